@@ -1,0 +1,250 @@
+/**
+ * Stage 3 (inpaint) and meshing: turns the per-pixel layer assignment into cropped RGBA + depth layers
+ * with meshes.
+ *
+ * For layer L (0 = farthest):
+ * - own pixels O: assigned to L;
+ * - filled pixels F: pixels of NEARER layers that a viewer moving within the orbit range could see behind
+ *   their silhouettes: those within `margin` px of O (the back layer fills everything, so that no view
+ *   ever shows the clear colour). F is opaque in L.
+ * - feather: pixels of FARTHER layers within 2 px of O ∪ F, alpha 2/3 and 1/3. Their colour is the photo's
+ *   own colour there (the anti-aliased silhouette pixels), so that from the original viewpoint
+ *   α·C + (1 − α)·C reproduces the photo exactly while novel views get a soft edge; their depth is
+ *   continued from L, so the feather travels with the layer.
+ * RGB of F comes from Telea's fast marching fill seeded only by O (never by the occluder's own colours,
+ *   which is what keeps silhouettes clean); depth of F and of the feather is the harmonic fill with O's
+ *   depth as the Dirichlet boundary, solved in inverse depth so that hidden planar surfaces continue as
+ *   planes.
+ */
+import { throwIfAborted } from './errors';
+import type { Intrinsics, Layer, RGBAImage, Rect } from './types';
+import { bandDistance } from '../math/labels';
+import { harmonicFill } from '../math/harmonic';
+import { inpaintTelea } from '../math/telea';
+import { buildLayerMesh, type MeshOptions } from '../math/mesh';
+
+export interface InpaintOptions {
+  /** Width (px) of the hidden band filled in each layer, or 'auto' (default) from the orbit parallax. */
+  margin?: number | 'auto';
+  /** Sideways camera travel the auto margin must cover, as a fraction of the median depth. Default 0.2 (≈ ±10° orbit). */
+  orbitBaseline?: number;
+  /** Telea radius (px). Default 5. */
+  radius?: number;
+  /** Feather width (px) outside silhouettes: 0, 1 or 2. Default 2. */
+  feather?: number;
+}
+
+export const INPAINT_DEFAULTS = Object.freeze({ margin: 'auto' as const, orbitBaseline: 0.2, radius: 5, feather: 2 });
+
+export interface BuildLayersContext {
+  W: number;
+  H: number;
+  image: RGBAImage;
+  depth: Float32Array;
+  pixelLayer: Uint8Array;
+  layerCount: number;
+  planeDepths: Float64Array;
+  layerMasks: number[][];
+  concepts: (string | undefined)[];
+  intrinsics: Intrinsics;
+  inpaint: InpaintOptions;
+  mesh: MeshOptions;
+  signal?: AbortSignal;
+  onLayer?: (stage: 'inpaint' | 'mesh', done: number, total: number) => void;
+}
+
+export interface LayerTimings {
+  inpaintMs: number;
+  meshMs: number;
+}
+
+/** Auto margin per layer: the parallax between the layer and the nearest scene depth for the orbit baseline. */
+export function autoMargins(ctx: Pick<BuildLayersContext, 'W' | 'H' | 'depth' | 'pixelLayer' | 'layerCount' | 'intrinsics'>, baseline: number): number[] {
+  const { depth, pixelLayer, layerCount: L, intrinsics, W, H } = ctx;
+  const sample: number[] = [];
+  const stride = Math.max(1, Math.floor(depth.length / 50000));
+  const perLayer: number[][] = Array.from({ length: L }, () => []);
+  for (let i = 0; i < depth.length; i += stride) {
+    if (depth[i]! > 0) {
+      sample.push(depth[i]!);
+      perLayer[pixelLayer[i]!]!.push(depth[i]!);
+    }
+  }
+  sample.sort((a, b) => a - b);
+  const q = (a: number[], p: number): number => (a.length ? a[Math.min(a.length - 1, Math.floor(p * (a.length - 1)))]! : NaN);
+  const near = q(sample, 0.02);
+  const median = q(sample, 0.5);
+  const f = Math.max(intrinsics.fx, intrinsics.fy);
+  const B = baseline * median;
+  const cap = Math.max(4, Math.round(0.25 * Math.max(W, H)));
+  return perLayer.map((vals) => {
+    vals.sort((a, b) => a - b);
+    const zl = q(vals, 0.5);
+    if (!(zl > 0) || !(near > 0)) return 4;
+    const px = f * B * Math.max(0, 1 / near - 1 / zl);
+    return Math.min(cap, Math.max(4, Math.ceil(px) + 2));
+  });
+}
+
+/** Builds all layers (inpainting, cropping, meshing). Layers with no own pixel are skipped. */
+export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings: LayerTimings; margins: number[]; sourceIndex: number[] } {
+  const { W, H, image, depth, pixelLayer, layerCount: L, signal } = ctx;
+  const N = W * H;
+  const opt = { ...INPAINT_DEFAULTS, ...ctx.inpaint };
+  const margins = opt.margin === 'auto' ? autoMargins(ctx, opt.orbitBaseline) : Array.from({ length: L }, () => Math.max(0, Math.round(opt.margin as number)));
+  const feather = Math.max(0, Math.min(2, Math.round(opt.feather)));
+  const layers: Layer[] = [];
+  const sourceIndex: number[] = [];
+  const timings: LayerTimings = { inpaintMs: 0, meshMs: 0 };
+  const own = new Uint8Array(N);
+  const support = new Uint8Array(N);
+  for (let li = 0; li < L; li++) {
+    throwIfAborted(signal);
+    const t0 = performance.now();
+    let ownCount = 0;
+    for (let i = 0; i < N; i++) {
+      const o = pixelLayer[i] === li ? 1 : 0;
+      own[i] = o;
+      ownCount += o;
+    }
+    if (ownCount === 0) continue;
+    // Fill set: nearer pixels within the margin (all non-own pixels for the back layer).
+    const role = new Uint8Array(N); // full-image roles for this layer, cropped below
+    if (li === 0) {
+      for (let i = 0; i < N; i++) role[i] = own[i] ? 1 : 2;
+    } else {
+      const m = margins[li]!;
+      const dist = bandDistance(own, W, H, m);
+      for (let i = 0; i < N; i++) {
+        if (own[i]) role[i] = 1;
+        else if (pixelLayer[i]! > li && dist[i]! <= m) role[i] = 2;
+      }
+      if (feather > 0) {
+        for (let i = 0; i < N; i++) support[i] = role[i] ? 1 : 0;
+        const fd = bandDistance(support, W, H, feather);
+        for (let i = 0; i < N; i++) if (!role[i] && fd[i]! <= feather && pixelLayer[i]! < li) role[i] = 3;
+      }
+    }
+    // Crop to the bounding box of everything with a role.
+    const bbox = boundingBox(role, W, H);
+    const { x: bx, y: by, width: cw, height: ch } = bbox;
+    const n = cw * ch;
+    const cropRole = new Uint8Array(n);
+    const cropImg = new Uint8ClampedArray(n * 4);
+    const hole = new Uint8Array(n);
+    const cropDepth = new Float32Array(n);
+    const known = new Uint8Array(n);
+    const fillD = new Uint8Array(n);
+    let holeCount = 0;
+    for (let y = 0; y < ch; y++) {
+      for (let x = 0; x < cw; x++) {
+        const i = (by + y) * W + bx + x;
+        const j = y * cw + x;
+        const r = role[i]!;
+        cropRole[j] = r;
+        const s = i * 4;
+        const d = j * 4;
+        cropImg[d] = image.data[s]!;
+        cropImg[d + 1] = image.data[s + 1]!;
+        cropImg[d + 2] = image.data[s + 2]!;
+        cropImg[d + 3] = 255;
+        if (r === 1) {
+          known[j] = 1;
+          cropDepth[j] = depth[i]!;
+        } else {
+          hole[j] = 1;
+          holeCount++;
+          if (r === 2 || r === 3) fillD[j] = 1;
+        }
+      }
+    }
+    // RGB: Telea from the layer's own pixels over everything else in the crop (filled pixels keep the
+    // result; alpha-0 texels keep it too, so bilinear filtering at silhouettes never pulls in black).
+    const filled = holeCount > 0 ? inpaintTelea({ width: cw, height: ch, data: cropImg }, hole, { radius: opt.radius, signal }) : { width: cw, height: ch, data: cropImg };
+    const rgba = new Uint8ClampedArray(n * 4);
+    for (let j = 0; j < n; j++) {
+      const r = cropRole[j]!;
+      const d = j * 4;
+      const src = r === 1 || r === 3 ? cropImg : filled.data;
+      rgba[d] = src[d]!;
+      rgba[d + 1] = src[d + 1]!;
+      rgba[d + 2] = src[d + 2]!;
+      rgba[d + 3] = r === 1 || r === 2 ? 255 : r === 3 ? alphaOfFeather(j, cw, ch, cropRole, feather) : 0;
+    }
+    // Depth: harmonic fill over F and the feather from the layer's own depth.
+    const fillRes = harmonicFill(cropDepth, cw, ch, known, fillD, { domain: 'inverse', signal });
+    const layerDepth = fillRes.values;
+    for (let j = 0; j < n; j++) if (cropRole[j] === 0) layerDepth[j] = 0;
+    const t1 = performance.now();
+    timings.inpaintMs += t1 - t0;
+    ctx.onLayer?.('inpaint', li + 1, L);
+
+    const alpha = new Uint8Array(n);
+    for (let j = 0; j < n; j++) alpha[j] = rgba[j * 4 + 3]!;
+    // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
+    const meshOptions: MeshOptions = li === 0 ? { ...ctx.mesh, jumpRatio: Number.MAX_VALUE } : ctx.mesh;
+    const mesh = buildLayerMesh({ bbox, width: cw, height: ch, depth: layerDepth, alpha }, ctx.intrinsics, { ...meshOptions, signal });
+    timings.meshMs += performance.now() - t1;
+    ctx.onLayer?.('mesh', li + 1, L);
+
+    let near = Infinity;
+    let far = 0;
+    for (let i = 0; i < N; i++) {
+      if (!own[i]) continue;
+      const v = depth[i]!;
+      if (v < near) near = v;
+      if (v > far) far = v;
+    }
+    const maskIds = ctx.layerMasks[li] ?? [];
+    const concepts = Array.from(new Set(maskIds.map((m) => ctx.concepts[m]).filter((c): c is string => !!c)));
+    sourceIndex.push(li);
+    layers.push({
+      index: layers.length,
+      depthRange: [near, far],
+      planeDepth: ctx.planeDepths[li]!,
+      bbox,
+      rgba: { width: cw, height: ch, data: rgba },
+      depth: layerDepth,
+      role: cropRole,
+      maskIds,
+      concepts,
+      mesh,
+    });
+  }
+  return { layers, timings, margins, sourceIndex };
+}
+
+function alphaOfFeather(j: number, w: number, h: number, role: Uint8Array, feather: number): number {
+  // Chessboard distance to the nearest supported (role 1 or 2) pixel, 1 or 2.
+  const x = j % w;
+  const y = (j - x) / w;
+  for (let d = 1; d <= feather; d++) {
+    for (let yy = Math.max(0, y - d); yy <= Math.min(h - 1, y + d); yy++) {
+      for (let xx = Math.max(0, x - d); xx <= Math.min(w - 1, x + d); xx++) {
+        const r = role[yy * w + xx]!;
+        if (r === 1 || r === 2) return Math.round((255 * (feather + 1 - d)) / (feather + 1));
+      }
+    }
+  }
+  return 0;
+}
+
+function boundingBox(mask: Uint8Array, W: number, H: number): Rect {
+  let x0 = W;
+  let y0 = H;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      if (mask[row + x]) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  if (x1 < 0) return { x: 0, y: 0, width: 0, height: 0 };
+  return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+}

@@ -1,0 +1,184 @@
+/**
+ * The CPU pipeline: photo + depth (+ masks) → harmonized depth → layers → inpainted layers → meshes.
+ * Pure TypeScript; runs in Node and in browsers. Every stage checks the abort signal and reports progress.
+ */
+import { DioramaError, throwIfAborted } from './errors';
+import type { Decomposition, DecomposeInput, ProgressCallback, Stage, StageTiming } from './types';
+import { DEFAULT_FOV_DEGREES, DEFAULT_MAX_PIXELS, normaliseDepth, resolveIntrinsics, resolveMasks, validateImage } from './validate';
+import { buildLayers, type InpaintOptions } from './build-layers';
+import { harmonize, type HarmonizeOptions } from '../math/harmonize';
+import { assignLayers, type LayerOptions } from '../math/layers';
+import { segmentDepth, type DepthSegmentOptions } from '../math/labels';
+import type { MeshOptions } from '../math/mesh';
+
+export interface DecomposeOptions {
+  signal?: AbortSignal;
+  /** Called with (stage, fraction in [0, 1]) as work proceeds. */
+  onProgress?: ProgressCallback;
+  /** Largest accepted image in pixels. Default 8192·4096. */
+  maxPixels?: number;
+  /** Horizontal field of view (degrees, over the longer side) assumed when no intrinsics are given. Default 60. */
+  fieldOfView?: number;
+  /** Stage 1 options, or false to skip harmonization (the input depth is used as is). */
+  harmonize?: HarmonizeOptions | false;
+  /** Segmentation of depth discontinuities, used where no mask covers a pixel. */
+  segmentation?: DepthSegmentOptions;
+  /** Stage 2 options. */
+  layers?: LayerOptions;
+  /** Stage 3 options. */
+  inpaint?: InpaintOptions;
+  /** Meshing options. */
+  mesh?: MeshOptions;
+  /**
+   * Stop after a stage: 'harmonize' returns no layers; 'layers' returns the layer assignment
+   * (`stats.layerCount`, `layerOfPixel`) without inpainting or meshes.
+   */
+  stopAfter?: 'harmonize' | 'layers';
+}
+
+/** Yields to the event loop so that timers, abort signals and UI updates get a turn between stages. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Runs the whole CPU pipeline. Throws DioramaError on bad input (codes INVALID_IMAGE, INVALID_DEPTH,
+ * SIZE_MISMATCH, IMAGE_TOO_LARGE, NO_VALID_DEPTH, INVALID_MASKS, INVALID_INTRINSICS, INVALID_OPTION) and
+ * ABORTED when the signal fires.
+ */
+export async function decompose(input: DecomposeInput, options: DecomposeOptions = {}): Promise<Decomposition> {
+  const { signal, onProgress } = options;
+  const timings: StageTiming[] = [];
+  const tStart = performance.now();
+  let tStage = tStart;
+  const begin = (stage: Stage): void => {
+    throwIfAborted(signal);
+    tStage = performance.now();
+    onProgress?.(stage, 0);
+  };
+  const end = async (stage: Stage): Promise<void> => {
+    timings.push({ stage, ms: performance.now() - tStage });
+    onProgress?.(stage, 1);
+    await yieldToEventLoop();
+    throwIfAborted(signal);
+  };
+
+  begin('validate');
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const { W, H } = validateImage(input, maxPixels);
+  const { depth: metric } = normaliseDepth(input, W, H);
+  const { intrinsics, known: intrinsicsKnown } = resolveIntrinsics(input, W, H, options.fieldOfView ?? DEFAULT_FOV_DEGREES);
+  await end('validate');
+
+  // Masks: the caller's (resolved to a label map), completed where they leave pixels uncovered by
+  // segments of the depth map's own discontinuities.
+  begin('masks');
+  const resolved = resolveMasks(input.masks, W, H);
+  let { labels, count } = resolved;
+  const concepts = resolved.concepts.slice();
+  let uncovered = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i]! < 0) uncovered++;
+  if (uncovered > 0) {
+    const seg = segmentDepth(metric, W, H, options.segmentation);
+    if (count === 0) {
+      labels = seg.labels;
+      count = seg.count;
+      for (let k = 0; k < count; k++) concepts.push(undefined);
+    } else {
+      // Unmasked pixels get depth segments as extra labels (renumbered after the caller's masks).
+      const remap = new Int32Array(seg.count).fill(-1);
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i]! >= 0) continue;
+        const s = seg.labels[i]!;
+        if (s < 0) continue;
+        if (remap[s] === -1) {
+          remap[s] = count++;
+          concepts.push(undefined);
+        }
+        labels[i] = remap[s]!;
+      }
+    }
+  }
+  await end('masks');
+
+  begin('harmonize');
+  let harmonized: Float32Array;
+  let iterations = 0;
+  let residual = 0;
+  if (options.harmonize === false) {
+    harmonized = metric;
+  } else {
+    const h = harmonize({ width: W, height: H, depth: metric, labels, image: input.image }, { ...options.harmonize, signal });
+    harmonized = h.depth;
+    labels = h.labels;
+    iterations = h.iterations;
+    residual = h.residual;
+  }
+  await end('harmonize');
+
+  const stats = {
+    timings,
+    totalMs: 0,
+    width: W,
+    height: H,
+    maskCount: count,
+    layerCount: 0,
+    solverIterations: iterations,
+    solverResidual: residual,
+    vertexCount: 0,
+    triangleCount: 0,
+  };
+  const result: Decomposition = { width: W, height: H, intrinsics, intrinsicsKnown, harmonizedDepth: harmonized, labels, layers: [], stats };
+  if (options.stopAfter === 'harmonize') {
+    stats.totalMs = performance.now() - tStart;
+    return result;
+  }
+
+  begin('layers');
+  const assignment = assignLayers(harmonized, labels, count, { ...options.layers, signal });
+  stats.layerCount = assignment.layerCount;
+  await end('layers');
+  if (options.stopAfter === 'layers') {
+    result.layerOfPixel = assignment.pixelLayer;
+    stats.totalMs = performance.now() - tStart;
+    return result;
+  }
+
+  begin('inpaint');
+  const built = buildLayers({
+    W,
+    H,
+    image: input.image,
+    depth: harmonized,
+    pixelLayer: assignment.pixelLayer,
+    layerCount: assignment.layerCount,
+    planeDepths: assignment.planeDepths,
+    layerMasks: assignment.layerMasks,
+    concepts,
+    intrinsics,
+    inpaint: options.inpaint ?? {},
+    mesh: options.mesh ?? {},
+    signal,
+    onLayer: (stage, done, total) => onProgress?.(stage, done / total),
+  });
+  // Inpainting and meshing are interleaved per layer; report them as two stages with their own times.
+  timings.push({ stage: 'inpaint', ms: built.timings.inpaintMs });
+  onProgress?.('inpaint', 1);
+  timings.push({ stage: 'mesh', ms: built.timings.meshMs });
+  onProgress?.('mesh', 1);
+  result.layers = built.layers;
+  if (built.sourceIndex.length !== assignment.layerCount) {
+    const back = new Uint8Array(assignment.layerCount);
+    built.sourceIndex.forEach((src, k) => (back[src] = k));
+    for (let i = 0; i < assignment.pixelLayer.length; i++) assignment.pixelLayer[i] = back[assignment.pixelLayer[i]!]!;
+  }
+  result.layerOfPixel = assignment.pixelLayer;
+  stats.layerCount = built.layers.length;
+  for (const l of built.layers) {
+    stats.vertexCount += l.mesh.positions.length / 3;
+    stats.triangleCount += l.mesh.indices.length / 3;
+  }
+  stats.totalMs = performance.now() - tStart;
+  if (built.layers.length === 0) throw new DioramaError('INTERNAL', 'decompose produced no layer although depth was valid');
+  return result;
+}

@@ -1,0 +1,566 @@
+/**
+ * Stage 1: depth harmonization. Depth is smoothed inside each mask and left free to jump across mask
+ * boundaries, so that depth edges snap to object silhouettes.
+ *
+ *   minimise  Σ_p c_p (x_p − x̃_p)² + λ Σ_{p~q} w_pq (x_p − x_q)²
+ *
+ * over x = inverse depth (default) or depth, on the 4-neighbour grid, by Jacobi-PCG (see solver.ts).
+ *
+ * Three ingredients make the edge snap:
+ * 1. Boundary refinement. A segmenter's boundary is only accurate to a pixel or two, so the labels in a
+ *    band of `snapRadius` px on either side of every mask boundary are re-decided by a seeded watershed on
+ *    the photo's colour differences: markers are the pixels farther than `snapRadius` from a boundary, and
+ *    each band pixel joins the marker region that reaches it along the path with the smallest largest
+ *    colour step (minimax path, a priority flood with a bucket queue). The boundary moves onto the colour
+ *    edge where there is one, and stays where it was (the fronts meet halfway) where there is none.
+ * 2. Weights. w_pq = 1 · g(‖I_p − I_q‖) between neighbours with the same refined label, where g is a
+ *    Gaussian colour affinity with a floor (so texture-free depth edges inside one mask still smooth a
+ *    little, and colour edges inside a mask keep depth edges the masks did not see); w_pq = `crossWeight`
+ *    (≈ 0) across labels.
+ * 3. Confidence. A network's depth bleeds across silhouettes, so c_p falls from 1 to `edgeConfidence` in a
+ *    band of `confidenceRadius` px along refined boundaries: there the solution is the interior depth
+ *    extended up to the silhouette. Unknown depth has c = 0 and is filled from its label's neighbours.
+ */
+import { DioramaError, throwIfAborted } from '../core/errors';
+import type { RGBAImage } from '../core/types';
+import { bandDistance, fillNearest, labelBoundary } from './labels';
+import { solveGridPCG } from './solver';
+import { alignLabels } from './align';
+
+export interface HarmonizeOptions {
+  /** Smoothness weight λ. Default 4. */
+  lambda?: number;
+  /** Solve in 'inverse' depth (default) or 'depth'. */
+  domain?: 'inverse' | 'depth';
+  /** Half-width (px) of the band where labels are re-decided from colour. 0 disables. Default 3. */
+  snapRadius?: number;
+  /** How band labels are re-decided: 'votes' (depth and colour agreement, default) or 'watershed' (colour only). */
+  snapMode?: 'votes' | 'watershed';
+  /** See SnapOptions.depthScale. Default 0.03. */
+  snapDepthScale?: number;
+  /** See SnapOptions.colorScale. Default 12. */
+  snapColorScale?: number;
+  /** See SnapOptions.stayBonus. Default 0.5. */
+  snapStayBonus?: number;
+  /** See SnapOptions.sourceOffset. Default 0. */
+  snapSourceOffset?: number;
+  /** Largest boundary shift (px) of the local alignment (align.ts); 0 disables. Default 2. */
+  alignShift?: number;
+  /** Voting window half-size (px). Default 6. */
+  alignWindow?: number;
+  /** Colour weight in the alignment votes. Default 1. */
+  alignColorWeight?: number;
+  /** Shift penalty of the alignment. Default 0.02. */
+  alignPenalty?: number;
+  /** Width (px) of the low-confidence band along boundaries. Default 4. */
+  confidenceRadius?: number;
+  /** Confidence at the boundary itself. Default 0.01. */
+  edgeConfidence?: number;
+  /** Colour affinity scale σ (0–255 units) for the in-mask weights; 0 disables colour weighting. Default 12. */
+  colorSigma?: number;
+  /** Floor of the colour affinity inside a mask. Default 0.05. */
+  colorFloor?: number;
+  /** Weight across a mask boundary (relative to λ). Default 1e-4. */
+  crossWeight?: number;
+  /** PCG tolerance (relative preconditioned residual). Default 1e-3. */
+  tolerance?: number;
+  /** Default 300. */
+  maxIterations?: number;
+  signal?: AbortSignal;
+}
+
+export const HARMONIZE_DEFAULTS: Readonly<Required<Omit<HarmonizeOptions, 'signal'>>> = Object.freeze({
+  lambda: 4,
+  domain: 'inverse',
+  alignShift: 2,
+  alignWindow: 6,
+  alignColorWeight: 1,
+  alignPenalty: 0.02,
+  snapRadius: 2,
+  snapMode: 'votes',
+  snapDepthScale: 0.03,
+  snapColorScale: 12,
+  snapStayBonus: 0.5,
+  snapSourceOffset: 0,
+  confidenceRadius: 4,
+  edgeConfidence: 0.01,
+  colorSigma: 12,
+  colorFloor: 0.05,
+  crossWeight: 1e-4,
+  tolerance: 1e-3,
+  maxIterations: 300,
+});
+
+export interface HarmonizeInput {
+  width: number;
+  height: number;
+  /** Metres; 0 or NaN = unknown. */
+  depth: Float32Array;
+  /** -1 = no mask. Pixels with -1 are treated as one more region. */
+  labels: Int32Array;
+  /** The photo; enables boundary refinement and colour weights. */
+  image?: RGBAImage;
+  /** Optional per-pixel confidence in [0, 1] multiplied into c (e.g. a network's confidence output). */
+  confidence?: Float32Array;
+}
+
+export interface HarmonizeResult {
+  /** Harmonized metric depth (every pixel > 0 unless no depth was known at all). */
+  depth: Float32Array;
+  /** Labels after boundary refinement. */
+  labels: Int32Array;
+  iterations: number;
+  residual: number;
+}
+
+/** Runs Stage 1. See the module comment for the model. */
+export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {}): HarmonizeResult {
+  const o = { ...HARMONIZE_DEFAULTS, ...stripUndefined(options) };
+  const { width: W, height: H, depth, labels } = input;
+  const N = W * H;
+  if (depth.length !== N) throw new DioramaError('SIZE_MISMATCH', `harmonize: depth has ${depth.length} values; expected ${W}x${H} = ${N}`);
+  if (labels.length !== N) throw new DioramaError('SIZE_MISMATCH', `harmonize: labels have ${labels.length} values; expected ${N}`);
+  if (input.image && (input.image.width !== W || input.image.height !== H)) {
+    throw new DioramaError('SIZE_MISMATCH', `harmonize: image is ${input.image.width}x${input.image.height}; expected ${W}x${H}`);
+  }
+  if (input.confidence && input.confidence.length !== N) {
+    throw new DioramaError('SIZE_MISMATCH', `harmonize: confidence has ${input.confidence.length} values; expected ${N}`);
+  }
+  if (!(o.lambda >= 0) || !Number.isFinite(o.lambda)) throw new DioramaError('INVALID_OPTION', `harmonize: lambda must be a finite number ≥ 0; found ${o.lambda}`);
+  const signal = options.signal;
+  throwIfAborted(signal);
+
+  // Data term in the solve domain; unknown depth gets c = 0 and a nearest-known starting value.
+  const inverse = o.domain === 'inverse';
+  const known = new Uint8Array(N);
+  const target = new Float32Array(N);
+  let knownCount = 0;
+  for (let i = 0; i < N; i++) {
+    const d = depth[i]!;
+    if (d > 0 && Number.isFinite(d)) {
+      known[i] = 1;
+      target[i] = inverse ? 1 / d : d;
+      knownCount++;
+    }
+  }
+  if (knownCount === 0) throw new DioramaError('NO_VALID_DEPTH', 'harmonize: no pixel has a valid depth (all are 0, NaN or infinite)');
+  const x0 = knownCount < N ? fillNearest(target, known, W, H) : target.slice();
+
+  let refined = labels;
+  const z = new Float32Array(N);
+  for (let i = 0; i < N; i++) z[i] = known[i] ? (inverse ? target[i]! : 1 / target[i]!) : 0;
+  if (o.alignShift > 0) {
+    refined = alignLabels(refined, input.image, z, known, W, H, { maxShift: o.alignShift, window: o.alignWindow, colorWeight: o.alignColorWeight, shiftPenalty: o.alignPenalty, signal });
+  }
+  if (o.snapRadius > 0) {
+    refined =
+      o.snapMode === 'watershed' && input.image
+        ? refineLabels(refined, input.image, W, H, o.snapRadius, signal)
+        : snapLabels(refined, input.image, z, known, W, H, { radius: o.snapRadius, depthScale: o.snapDepthScale, colorScale: o.snapColorScale, stayBonus: o.snapStayBonus, sourceOffset: o.snapSourceOffset }, signal);
+  }
+  throwIfAborted(signal);
+
+  // Confidence band along refined boundaries.
+  const boundary = labelBoundary(refined, W, H);
+  const R = Math.max(0, Math.round(o.confidenceRadius));
+  const dist = bandDistance(boundary, W, H, R);
+  const c = new Float32Array(N);
+  const conf = input.confidence;
+  for (let i = 0; i < N; i++) {
+    if (!known[i]) continue;
+    const d = dist[i]!;
+    let ci = 1;
+    if (d <= R && R > 0) {
+      // d = 0 on the boundary pixels, R at the band's edge: quadratic rise keeps the bled pixels near the
+      // silhouette almost free while the band's outer pixels already anchor the interior.
+      const t = d / (R + 1);
+      ci = o.edgeConfidence + (1 - o.edgeConfidence) * t * t;
+    }
+    if (conf) ci *= Math.min(1, Math.max(0, conf[i]!));
+    c[i] = ci;
+  }
+
+  // Smoothness weights.
+  const wx = new Float32Array(N);
+  const wy = new Float32Array(N);
+  const lam = o.lambda;
+  const cross = lam * o.crossWeight;
+  const img = input.image?.data;
+  const useColor = !!img && o.colorSigma > 0;
+  const inv2s2 = useColor ? 1 / (2 * o.colorSigma * o.colorSigma) : 0;
+  const floor = o.colorFloor;
+  // exp lookup over squared colour distance (0 … 3·255²), quantised to integers.
+  const expLUT = useColor ? buildAffinityLUT(inv2s2, floor) : undefined;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      const li = refined[i]!;
+      if (x + 1 < W) {
+        const j = i + 1;
+        wx[i] = refined[j] === li ? lam * (expLUT ? affinity(img!, i, j, expLUT) : 1) : cross;
+      }
+      if (y + 1 < H) {
+        const j = i + W;
+        wy[i] = refined[j] === li ? lam * (expLUT ? affinity(img!, i, j, expLUT) : 1) : cross;
+      }
+    }
+  }
+  throwIfAborted(signal);
+
+  const res = solveGridPCG({ width: W, height: H, c, b: target, wx, wy }, x0, {
+    tolerance: o.tolerance,
+    maxIterations: o.maxIterations,
+    signal,
+  });
+  const out = new Float32Array(N);
+  // Positive floor: the smallest positive known value's scale, so 1/x never explodes.
+  let minPos = Infinity;
+  for (let i = 0; i < N; i++) if (known[i] && target[i]! < minPos) minPos = target[i]!;
+  const eps = minPos * 1e-3;
+  for (let i = 0; i < N; i++) {
+    const v = Math.max(res.x[i]!, eps);
+    out[i] = inverse ? 1 / v : v;
+  }
+  return { depth: out, labels: refined, iterations: res.iterations, residual: res.residual };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const r: Partial<T> = {};
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) r[k] = o[k];
+  return r;
+}
+
+function buildAffinityLUT(inv2s2: number, floor: number): Float32Array {
+  const max = 3 * 255 * 255;
+  // Affinity falls below the floor long before max: cut the table there.
+  const cut = Math.min(max, Math.ceil(Math.log(1 / Math.max(floor, 1e-6)) / inv2s2) + 1);
+  const lut = new Float32Array(cut + 1);
+  for (let s = 0; s <= cut; s++) lut[s] = Math.max(floor, Math.exp(-s * inv2s2));
+  return lut;
+}
+
+function affinity(img: Uint8Array | Uint8ClampedArray, i: number, j: number, lut: Float32Array): number {
+  const a = i * 4;
+  const b = j * 4;
+  const dr = img[a]! - img[b]!;
+  const dg = img[a + 1]! - img[b + 1]!;
+  const db = img[a + 2]! - img[b + 2]!;
+  const s = dr * dr + dg * dg + db * db;
+  return s < lut.length ? lut[s]! : lut[lut.length - 1]!;
+}
+
+/**
+ * Colour-only alternative to snapLabels: re-decides labels within `radius` px (chessboard) of every label
+ * boundary by a seeded watershed on colour differences (minimax path from the interiors, priority flood
+ * with a bucket queue; FIFO ties so fronts meet halfway where colour is flat). Returns a new label map.
+ */
+export function refineLabels(labels: Int32Array, image: RGBAImage, W: number, H: number, radius: number, signal?: AbortSignal): Int32Array {
+  const N = W * H;
+  const boundary = labelBoundary(labels, W, H);
+  const R = Math.max(1, Math.round(radius));
+  const dist = bandDistance(boundary, W, H, R + 8);
+  let maxLabel = -1;
+  for (let i = 0; i < N; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
+  const deepest = new Uint8Array(maxLabel + 2);
+  for (let i = 0; i < N; i++) {
+    const k = labels[i]! + 1;
+    if (dist[i]! > deepest[k]!) deepest[k] = dist[i]!;
+  }
+  const out = new Int32Array(N);
+  const state = new Uint8Array(N);
+  for (let i = 0; i < N; i++) {
+    const k = labels[i]! + 1;
+    if (dist[i]! > R || dist[i]! >= deepest[k]!) {
+      out[i] = labels[i]!;
+      state[i] = 1;
+    }
+  }
+  throwIfAborted(signal);
+  const img = image.data;
+  const step = (i: number, j: number): number => {
+    const a = i * 4;
+    const b = j * 4;
+    return Math.max(Math.abs(img[a]! - img[b]!), Math.abs(img[a + 1]! - img[b + 1]!), Math.abs(img[a + 2]! - img[b + 2]!));
+  };
+  const q = new BucketQueue(256);
+  const pushNeighbours = (i: number, level: number): void => {
+    const x = i % W;
+    const l = out[i]!;
+    const tryPush = (j: number): void => {
+      if (state[j] !== 0) return;
+      q.push(Math.max(level, step(i, j)), j, l);
+    };
+    if (x > 0) tryPush(i - 1);
+    if (x + 1 < W) tryPush(i + 1);
+    if (i >= W) tryPush(i - W);
+    if (i + W < N) tryPush(i + W);
+  };
+  for (let i = 0; i < N; i++) if (state[i] === 1 && dist[i]! <= R + 1) pushNeighbours(i, 0);
+  while (!q.empty()) {
+    const pr = q.popInto();
+    const j = q.lastItem;
+    if (state[j] !== 0) continue;
+    state[j] = 1;
+    out[j] = q.lastLabel;
+    pushNeighbours(j, pr);
+  }
+  for (let i = 0; i < N; i++) if (state[i] === 0) out[i] = labels[i]!;
+  return out;
+}
+
+export interface SnapOptions {
+  /** Band half-width (px, chessboard) around boundaries where labels are re-decided. */
+  radius: number;
+  /** Scale of the inverse-depth disagreement (relative, e.g. 0.02 = 2 %). Default 0.03. */
+  depthScale?: number;
+  /** Scale of the colour disagreement (0..255, mean abs over RGB). Default 12. */
+  colorScale?: number;
+  /** Cost of leaving the segmenter's label, in the same units. Default 0.5. */
+  stayBonus?: number;
+  /** Depth and colour references are taken this many px deeper than the band edge. Default 0. */
+  sourceOffset?: number;
+}
+
+/**
+ * Re-decides labels within `radius` px of every label boundary. For each band pixel the two labels whose
+ * confident interiors (pixels farther than `radius` from any boundary) are nearest are candidates; each
+ * candidate carries the depth and colour of its nearest interior pixel, propagated through the band by a
+ * breadth-first search. The pixel takes the candidate whose depth and colour it agrees with best:
+ *
+ *   cost(l) = |log(z_p / z_l)| / depthScale + ‖I_p − I_l‖₁ / (3·colorScale) − stayBonus·[l = original]
+ *
+ * on a 3×3-smoothed copy of both (inverse depth z, RGB). A blurred depth edge still crosses the midpoint of
+ * its two sides exactly at the true edge, and colour edges mark silhouettes, so both vote for the true
+ * boundary; where neither discriminates, the stay bonus keeps the segmenter's answer. A final 3×3 majority
+ * pass within the band removes isolated flips. Returns a new label map.
+ */
+export function snapLabels(
+  labels: Int32Array,
+  image: RGBAImage | undefined,
+  inverseDepth: Float32Array,
+  known: Uint8Array,
+  W: number,
+  H: number,
+  options: SnapOptions,
+  signal?: AbortSignal,
+): Int32Array {
+  const N = W * H;
+  const R = Math.max(1, Math.round(options.radius));
+  const depthScale = options.depthScale ?? 0.03;
+  const colorScale = options.colorScale ?? 12;
+  const stay = options.stayBonus ?? 0.5;
+  const S = R + Math.max(0, Math.round(options.sourceOffset ?? 0));
+  const boundary = labelBoundary(labels, W, H);
+  const dist = bandDistance(boundary, W, H, S);
+  // Smoothed inverse depth (mean of known values in 3×3) and smoothed colour.
+  const z = boxMeanKnown(inverseDepth, known, W, H);
+  const col = image ? boxMeanRGB(image, W, H) : undefined;
+  // Two candidate slots per pixel: label, source pixel (its z and colour are read from there).
+  const lab1 = new Int32Array(N).fill(-2);
+  const src1 = new Int32Array(N).fill(-1);
+  const lab2 = new Int32Array(N).fill(-2);
+  const src2 = new Int32Array(N).fill(-1);
+  const qPix = new Int32Array(2 * N + 8);
+  const qLab = new Int32Array(2 * N + 8);
+  const qSrc = new Int32Array(2 * N + 8);
+  let head = 0;
+  let tail = 0;
+  for (let i = 0; i < N; i++) {
+    if (dist[i]! <= S) continue;
+    // Interior pixel next to the search band: seeds its label into it with itself as the source.
+    const x = i % W;
+    const touches = (x > 0 && dist[i - 1]! <= S) || (x + 1 < W && dist[i + 1]! <= S) || (i >= W && dist[i - W]! <= S) || (i + W < N && dist[i + W]! <= S);
+    if (!touches) continue;
+    qPix[tail] = i;
+    qLab[tail] = labels[i]!;
+    qSrc[tail] = known[i] ? i : -1;
+    tail++;
+  }
+  const offer = (j: number, l: number, s: number): void => {
+    if (dist[j]! > S) return;
+    if (lab1[j] === l || lab2[j] === l) return;
+    if (lab1[j] === -2) {
+      lab1[j] = l;
+      src1[j] = s;
+    } else if (lab2[j] === -2) {
+      lab2[j] = l;
+      src2[j] = s;
+    } else return;
+    if (tail >= qPix.length) return;
+    qPix[tail] = j;
+    qLab[tail] = l;
+    qSrc[tail] = s;
+    tail++;
+  };
+  while (head < tail) {
+    const i = qPix[head]!;
+    const l = qLab[head]!;
+    let s = qSrc[head]!;
+    head++;
+    if (s < 0 && known[i] && dist[i]! > S) s = i;
+    const x = i % W;
+    if (x > 0) offer(i - 1, l, s);
+    if (x + 1 < W) offer(i + 1, l, s);
+    if (i >= W) offer(i - W, l, s);
+    if (i + W < N) offer(i + W, l, s);
+  }
+  throwIfAborted(signal);
+  const out = labels.slice();
+  const costOf = (p: number, l: number, s: number): number => {
+    let c = l === labels[p] ? -stay : 0;
+    if (s >= 0 && known[p] && z[p]! > 0 && z[s]! > 0) c += Math.abs(Math.log(z[p]! / z[s]!)) / depthScale;
+    if (col && s >= 0) {
+      const a = p * 3;
+      const b = s * 3;
+      c += (Math.abs(col[a]! - col[b]!) + Math.abs(col[a + 1]! - col[b + 1]!) + Math.abs(col[a + 2]! - col[b + 2]!)) / (3 * colorScale);
+    }
+    return c;
+  };
+  for (let p = 0; p < N; p++) {
+    if (dist[p]! > R || lab2[p] === -2) continue;
+    const c1 = costOf(p, lab1[p]!, src1[p]!);
+    const c2 = costOf(p, lab2[p]!, src2[p]!);
+    out[p] = c1 <= c2 ? lab1[p]! : lab2[p]!;
+  }
+  // 3×3 majority within the band: a pixel whose label is held by fewer than 3 of its 8 neighbours takes the
+  // most common neighbour label.
+  const fin = out.slice();
+  for (let y = 1; y < H - 1; y++) {
+    for (let x = 1; x < W - 1; x++) {
+      const p = y * W + x;
+      if (dist[p]! > R) continue;
+      const l = out[p]!;
+      let same = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if ((dx || dy) && out[p + dy * W + dx] === l) same++;
+      if (same >= 3) continue;
+      let best = l;
+      let bestN = same;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          if (!(dx || dy)) continue;
+          const m = out[p + dy * W + dx]!;
+          if (m === l) continue;
+          let n = 0;
+          for (let ey = -1; ey <= 1; ey++) for (let ex = -1; ex <= 1; ex++) if ((ex || ey) && out[p + ey * W + ex] === m) n++;
+          if (n > bestN) {
+            bestN = n;
+            best = m;
+          }
+        }
+      }
+      fin[p] = best;
+    }
+  }
+  return fin;
+}
+
+function boxMeanKnown(v: Float32Array, known: Uint8Array, W: number, H: number): Float32Array {
+  const out = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let s = 0;
+      let n = 0;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
+          const j = yy * W + xx;
+          if (known[j]) {
+            s += v[j]!;
+            n++;
+          }
+        }
+      }
+      out[y * W + x] = n ? s / n : 0;
+    }
+  }
+  return out;
+}
+
+function boxMeanRGB(img: RGBAImage, W: number, H: number): Float32Array {
+  const d = img.data;
+  const out = new Float32Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let n = 0;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
+          const j = (yy * W + xx) * 4;
+          r += d[j]!;
+          g += d[j + 1]!;
+          b += d[j + 2]!;
+          n++;
+        }
+      }
+      const o = (y * W + x) * 3;
+      out[o] = r / n;
+      out[o + 1] = g / n;
+      out[o + 2] = b / n;
+    }
+  }
+  return out;
+}
+
+/** Integer-priority queue with FIFO order within a priority; items carry a label. */
+class BucketQueue {
+  private readonly items: Int32Array[];
+  private readonly lbls: Int32Array[];
+  private readonly heads: Int32Array;
+  private readonly tails: Int32Array;
+  private cur = 0;
+  private count = 0;
+  lastItem = -1;
+  lastLabel = -1;
+
+  constructor(levels: number) {
+    this.items = Array.from({ length: levels }, () => new Int32Array(64));
+    this.lbls = Array.from({ length: levels }, () => new Int32Array(64));
+    this.heads = new Int32Array(levels);
+    this.tails = new Int32Array(levels);
+  }
+
+  push(priority: number, item: number, label: number): void {
+    const p = priority;
+    if (this.tails[p] === this.items[p]!.length) {
+      // Compact or grow the bucket's ring.
+      const h = this.heads[p]!;
+      const n = this.tails[p]! - h;
+      const size = n * 2 > this.items[p]!.length ? this.items[p]!.length * 2 : this.items[p]!.length;
+      const it = new Int32Array(size);
+      const lb = new Int32Array(size);
+      it.set(this.items[p]!.subarray(h, h + n));
+      lb.set(this.lbls[p]!.subarray(h, h + n));
+      this.items[p] = it;
+      this.lbls[p] = lb;
+      this.heads[p] = 0;
+      this.tails[p] = n;
+    }
+    const t = this.tails[p]!;
+    this.items[p]![t] = item;
+    this.lbls[p]![t] = label;
+    this.tails[p] = t + 1;
+    if (p < this.cur) this.cur = p;
+    this.count++;
+  }
+
+  empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Pops the oldest item of the lowest priority into lastItem/lastLabel; returns its priority. */
+  popInto(): number {
+    while (this.heads[this.cur] === this.tails[this.cur]) this.cur++;
+    const p = this.cur;
+    const h = this.heads[p]!;
+    this.lastItem = this.items[p]![h]!;
+    this.lastLabel = this.lbls[p]![h]!;
+    this.heads[p] = h + 1;
+    if (h + 1 === this.tails[p]) {
+      this.heads[p] = 0;
+      this.tails[p] = 0;
+    }
+    this.count--;
+    return p;
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Label-map utilities shared by the stages: boundaries, banded distances, nearest-label and nearest-value
+ * filling, connected components, and segmentation of a depth map at its discontinuities.
+ * Label maps are Int32Array, -1 = no label.
+ */
+
+/** 1 where a pixel has a 4-neighbour with a different label (the pixels on both sides of every border). */
+export function labelBoundary(labels: Int32Array, W: number, H: number): Uint8Array {
+  const out = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      const i = row + x;
+      const l = labels[i]!;
+      if (x + 1 < W && labels[i + 1] !== l) {
+        out[i] = 1;
+        out[i + 1] = 1;
+      }
+      if (y + 1 < H && labels[i + W] !== l) {
+        out[i] = 1;
+        out[i + W] = 1;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Chessboard (8-neighbour) distance to the nearest seed pixel, computed by breadth-first search up to
+ * `maxDist`; pixels farther away get `maxDist + 1`. Cost is proportional to the pixels within reach.
+ */
+export function bandDistance(seeds: Uint8Array, W: number, H: number, maxDist: number): Uint8Array {
+  const cap = Math.min(254, Math.max(0, Math.floor(maxDist)));
+  const dist = new Uint8Array(W * H).fill(cap + 1);
+  let frontier: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  let fn = 0;
+  for (let i = 0; i < seeds.length; i++) {
+    if (seeds[i]) {
+      dist[i] = 0;
+      if (fn === frontier.length) frontier = grow(frontier);
+      frontier[fn++] = i;
+    }
+  }
+  let next: Int32Array<ArrayBuffer> = new Int32Array(Math.max(1024, fn));
+  for (let d = 1; d <= cap && fn > 0; d++) {
+    let nn = 0;
+    for (let f = 0; f < fn; f++) {
+      const i = frontier[f]!;
+      const x = i % W;
+      const y = (i - x) / W;
+      const x0 = x > 0 ? x - 1 : x;
+      const x1 = x + 1 < W ? x + 1 : x;
+      const y0 = y > 0 ? y - 1 : y;
+      const y1 = y + 1 < H ? y + 1 : y;
+      for (let yy = y0; yy <= y1; yy++) {
+        for (let xx = x0; xx <= x1; xx++) {
+          const j = yy * W + xx;
+          if (dist[j]! > d) {
+            dist[j] = d;
+            if (nn === next.length) next = grow(next);
+            next[nn++] = j;
+          }
+        }
+      }
+    }
+    const t = frontier;
+    frontier = next;
+    next = t.length >= nn ? t : new Int32Array(nn);
+    fn = nn;
+  }
+  return dist;
+}
+
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/**
+ * For every pixel with `known[i] == 0`, copies `values` from the nearest known pixel (4-neighbour BFS order,
+ * i.e. city-block distance; ties resolved by scan order). Returns a new array. If nothing is known the
+ * input is returned unchanged (copied).
+ */
+export function fillNearest<T extends Float32Array | Int32Array>(values: T, known: Uint8Array, W: number, H: number): T {
+  const out = values.slice() as T;
+  const N = W * H;
+  const queue = new Int32Array(N);
+  const seen = new Uint8Array(N);
+  let head = 0;
+  let tail = 0;
+  for (let i = 0; i < N; i++) {
+    if (known[i]) {
+      seen[i] = 1;
+      queue[tail++] = i;
+    }
+  }
+  if (tail === 0) return out;
+  while (head < tail) {
+    const i = queue[head++]!;
+    const x = i % W;
+    const v = out[i]!;
+    if (x > 0 && !seen[i - 1]) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
+    if (x + 1 < W && !seen[i + 1]) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
+    if (i >= W && !seen[i - W]) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
+    if (i + W < N && !seen[i + W]) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
+  }
+  return out;
+}
+
+/**
+ * Merges regions smaller than `minArea` pixels into the neighbouring region with which they share the
+ * longest border (repeatedly, smallest first). Unlabelled pixels (-1) are left alone. Labels are then
+ * renumbered 0..count-1 in order of first appearance. Returns the new count.
+ */
+export function mergeSmallRegions(labels: Int32Array, W: number, H: number, count: number, minArea: number): number {
+  if (count === 0) return 0;
+  const parent = new Int32Array(count);
+  for (let k = 0; k < count; k++) parent[k] = k;
+  const find = (k: number): number => {
+    while (parent[k] !== k) {
+      parent[k] = parent[parent[k]!]!;
+      k = parent[k]!;
+    }
+    return k;
+  };
+  const area = new Float64Array(count);
+  for (let i = 0; i < labels.length; i++) if (labels[i]! >= 0) area[labels[i]!]++;
+  // Border lengths between regions, as a map keyed by a·count+b (a<b).
+  const borders = new Map<number, number>();
+  const addBorder = (a: number, b: number): void => {
+    if (a === b || a < 0 || b < 0) return;
+    const key = a < b ? a * count + b : b * count + a;
+    borders.set(key, (borders.get(key) ?? 0) + 1);
+  };
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      if (x + 1 < W) addBorder(labels[i]!, labels[i + 1]!);
+      if (y + 1 < H) addBorder(labels[i]!, labels[i + W]!);
+    }
+  }
+  const adj: Map<number, number>[] = Array.from({ length: count }, () => new Map());
+  for (const [key, len] of borders) {
+    const a = Math.floor(key / count);
+    const b = key - a * count;
+    adj[a]!.set(b, len);
+    adj[b]!.set(a, len);
+  }
+  const order = Array.from({ length: count }, (_, k) => k).sort((a, b) => area[a]! - area[b]!);
+  for (const k0 of order) {
+    const k = find(k0);
+    if (area[k]! >= minArea) continue;
+    let best = -1;
+    let bestLen = 0;
+    for (const [n0, len] of adj[k]!) {
+      const n = find(n0);
+      if (n === k) continue;
+      if (len > bestLen || (len === bestLen && n < best)) {
+        best = n;
+        bestLen = len;
+      }
+    }
+    if (best < 0) continue; // isolated region: nothing to merge into
+    // Merge k into best: combine adjacency lists.
+    parent[k] = best;
+    area[best] += area[k]!;
+    const into = adj[best]!;
+    for (const [n0, len] of adj[k]!) {
+      const n = find(n0);
+      if (n === best) continue;
+      into.set(n, (into.get(n) ?? 0) + len);
+      adj[n]!.set(best, (adj[n]!.get(best) ?? 0) + len);
+    }
+    into.delete(k);
+    adj[k] = new Map();
+  }
+  const remap = new Int32Array(count).fill(-1);
+  let next = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (l < 0) continue;
+    const r = find(l);
+    if (remap[r] === -1) remap[r] = next++;
+    labels[i] = remap[r]!;
+  }
+  return next;
+}
+
+export interface DepthSegmentOptions {
+  /** Neighbours join when their inverse depths differ by a ratio ≤ this. Default 1.04. */
+  jumpRatio?: number;
+  /** Regions below this many pixels merge into their longest-border neighbour. Default: max(64, N/4000). */
+  minArea?: number;
+}
+
+/**
+ * Segments a depth map at its discontinuities: 4-connected regions whose neighbours' depth ratio stays
+ * within `jumpRatio`, computed on a 3×3-median-denoised copy so that per-pixel noise does not shatter smooth
+ * surfaces; unknown pixels take the nearest region's label; small regions merge into their neighbours.
+ * This is what lets RGB-D input produce layers with no segmenter at all.
+ */
+export function segmentDepth(depth: Float32Array, W: number, H: number, options: DepthSegmentOptions = {}): { labels: Int32Array; count: number } {
+  const ratio = options.jumpRatio ?? 1.04;
+  const N = W * H;
+  const minArea = options.minArea ?? Math.max(64, Math.round(N / 4000));
+  const den = median3x3(depth, W, H);
+  const known = (i: number): boolean => den[i]! > 0;
+  const cc = connectedComponentsFast(W, H, den, ratio);
+  let { labels, count } = cc;
+  const knownMask = new Uint8Array(N);
+  for (let i = 0; i < N; i++) knownMask[i] = known(i) ? 1 : 0;
+  if (count === 0) return { labels: new Int32Array(N).fill(-1), count: 0 };
+  labels = fillNearest(labels, knownMask, W, H);
+  count = mergeSmallRegions(labels, W, H, count, minArea);
+  return { labels, count };
+}
+
+function connectedComponentsFast(W: number, H: number, d: Float32Array, ratio: number): { labels: Int32Array; count: number } {
+  const N = W * H;
+  const labels = new Int32Array(N).fill(-1);
+  const stack = new Int32Array(N);
+  let count = 0;
+  for (let s = 0; s < N; s++) {
+    if (labels[s] !== -1 || !(d[s]! > 0)) continue;
+    let sp = 0;
+    stack[sp++] = s;
+    labels[s] = count;
+    while (sp > 0) {
+      const i = stack[--sp]!;
+      const di = d[i]!;
+      const x = i % W;
+      const lo = di / ratio;
+      const hi = di * ratio;
+      let j: number;
+      j = i - 1; if (x > 0 && labels[j] === -1 && d[j]! >= lo && d[j]! <= hi) { labels[j] = count; stack[sp++] = j; }
+      j = i + 1; if (x + 1 < W && labels[j] === -1 && d[j]! >= lo && d[j]! <= hi) { labels[j] = count; stack[sp++] = j; }
+      j = i - W; if (i >= W && labels[j] === -1 && d[j]! >= lo && d[j]! <= hi) { labels[j] = count; stack[sp++] = j; }
+      j = i + W; if (i + W < N && labels[j] === -1 && d[j]! >= lo && d[j]! <= hi) { labels[j] = count; stack[sp++] = j; }
+    }
+    count++;
+  }
+  return { labels, count };
+}
+
+/** 3×3 median over known (> 0) values; unknown pixels stay 0. */
+export function median3x3(depth: Float32Array, W: number, H: number): Float32Array {
+  const out = new Float32Array(W * H);
+  const buf = new Float32Array(9);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      if (!(depth[i]! > 0)) continue;
+      let n = 0;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
+          const v = depth[yy * W + xx]!;
+          if (v > 0) buf[n++] = v;
+        }
+      }
+      // insertion sort of n ≤ 9 values
+      for (let a = 1; a < n; a++) {
+        const v = buf[a]!;
+        let b = a - 1;
+        while (b >= 0 && buf[b]! > v) {
+          buf[b + 1] = buf[b]!;
+          b--;
+        }
+        buf[b + 1] = v;
+      }
+      out[i] = buf[n >> 1]!;
+    }
+  }
+  return out;
+}

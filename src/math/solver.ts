@@ -1,0 +1,278 @@
+/**
+ * Weighted least squares on the 4-neighbour pixel grid, solved by Jacobi-preconditioned conjugate gradient.
+ *
+ * Energy:  E(x) = Σ_p c_p (x_p − b_p)² + Σ_{p~q} w_pq (x_p − x_q)²
+ * Normal equations:  (C + L_w) x = C b, where L_w is the weighted graph Laplacian (λ is folded into w).
+ * The matrix is symmetric positive definite as long as every connected component of the graph
+ * (edges with w > 0) holds at least one pixel with c > 0 or one fixed pixel.
+ *
+ * Storage: `wx[i]` is the weight between pixel i and its right neighbour (0 in the last column), `wy[i]`
+ * between i and the pixel below (0 in the last row). Pixels with `fixed[i] != 0` keep x_i as given
+ * (Dirichlet values); the solve runs over the other pixels only. This one routine serves Stage 1
+ * (harmonization: c > 0 nearly everywhere) and Stage 3 (harmonic fill: c = 0, known pixels fixed).
+ *
+ * Internally vectors are padded with one zero row before and after the image so that the stencil needs
+ * no bounds checks: index i of the image lives at i + W.
+ */
+import { DioramaError, throwIfAborted } from '../core/errors';
+
+export interface GridSystem {
+  width: number;
+  height: number;
+  /** Data confidence c_p ≥ 0 (length W·H). */
+  c: Float32Array;
+  /** Data target b_p (length W·H); ignored where c_p = 0. */
+  b: Float32Array;
+  /** Right-neighbour weights (length W·H), already multiplied by λ. */
+  wx: Float32Array;
+  /** Down-neighbour weights (length W·H), already multiplied by λ. */
+  wy: Float32Array;
+  /** Optional Dirichlet pixels: x keeps its initial value there. */
+  fixed?: Uint8Array;
+}
+
+export interface SolveOptions {
+  /** Stop when sqrt(rᵀM⁻¹r / bᵀM⁻¹b) ≤ tolerance. Default 1e-4. */
+  tolerance?: number;
+  /** Default 500. */
+  maxIterations?: number;
+  signal?: AbortSignal;
+  /** Check the abort signal every this many iterations. Default 8. */
+  abortCheckInterval?: number;
+}
+
+export interface SolveResult {
+  x: Float32Array;
+  iterations: number;
+  /** Final relative preconditioned residual. */
+  residual: number;
+  converged: boolean;
+}
+
+/**
+ * Solves the system by Jacobi-PCG starting from `x0` (copied; its values at fixed pixels are the
+ * Dirichlet values). Float32 storage, float64 reductions.
+ */
+export function solveGridPCG(sys: GridSystem, x0: Float32Array, options: SolveOptions = {}): SolveResult {
+  const { width: W, height: H } = sys;
+  const N = W * H;
+  for (const [name, arr] of [['c', sys.c], ['b', sys.b], ['wx', sys.wx], ['wy', sys.wy], ['x0', x0]] as const) {
+    if (arr.length !== N) {
+      throw new DioramaError('SIZE_MISMATCH', `solver: '${name}' has ${arr.length} values; expected ${W}x${H} = ${N}`);
+    }
+  }
+  if (sys.fixed && sys.fixed.length !== N) {
+    throw new DioramaError('SIZE_MISMATCH', `solver: 'fixed' has ${sys.fixed.length} values; expected ${N}`);
+  }
+  const tol = options.tolerance ?? 1e-4;
+  const maxIt = options.maxIterations ?? 500;
+  const abortEvery = Math.max(1, options.abortCheckInterval ?? 8);
+  const signal = options.signal;
+
+  const P = N + 2 * W; // padded length
+  const x = new Float32Array(P);
+  const r = new Float32Array(P);
+  const z = new Float32Array(P);
+  const p = new Float32Array(P);
+  const q = new Float32Array(P);
+  const wx = new Float32Array(P);
+  const wy = new Float32Array(P);
+  const invD = new Float32Array(P);
+  const diag = new Float32Array(P); // zero at fixed/inactive pixels so q stays zero there
+  x.set(x0, W);
+  wx.set(sys.wx, W);
+  wy.set(sys.wy, W);
+  // Zero the weights that would leave the grid (last column's right, last row's down).
+  for (let y = 0; y < H; y++) wx[W + y * W + W - 1] = 0;
+  for (let i = (H - 1) * W; i < N; i++) wy[W + i] = 0;
+
+  const { c, b, fixed } = sys;
+  let freeCount = 0;
+  let bNorm = 0;
+  for (let i = 0; i < N; i++) {
+    const k = i + W;
+    if (fixed && fixed[i]) continue;
+    const d = c[i]! + wx[k]! + wx[k - 1]! + wy[k]! + wy[k - W]!;
+    if (!(d > 0)) continue; // isolated pixel with no data and no neighbours: leave it as given
+    invD[k] = 1 / d;
+    freeCount++;
+  }
+  // The weights of a fixed pixel must still act on its free neighbours (they are in those neighbours'
+  // diagonals and their off-diagonal terms use x at the fixed pixel, which is how Dirichlet data enters),
+  // but no direction may move it: invD = 0 there keeps z and p zero.
+
+  // r = f − A x over free pixels, where f = C b plus the Dirichlet coupling Σ_{j fixed} w_ij x_j.
+  let rz = 0;
+  for (let i = 0; i < N; i++) {
+    const k = i + W;
+    if (invD[k] === 0) continue;
+    const ci = c[i]!;
+    const d = ci + wx[k]! + wx[k - 1]! + wy[k]! + wy[k - W]!;
+    diag[k] = d;
+    const ax = d * x[k]! - wx[k]! * x[k + 1]! - wx[k - 1]! * x[k - 1]! - wy[k]! * x[k + W]! - wy[k - W]! * x[k - W]!;
+    let f = ci * b[i]!;
+    if (invD[k + 1] === 0) f += wx[k]! * x[k + 1]!;
+    if (invD[k - 1] === 0) f += wx[k - 1]! * x[k - 1]!;
+    if (invD[k + W] === 0) f += wy[k]! * x[k + W]!;
+    if (invD[k - W] === 0) f += wy[k - W]! * x[k - W]!;
+    // ax already holds the fixed neighbours' values, so the residual is C b − A x (f is only the scale).
+    const ri = ci * b[i]! - ax;
+    r[k] = ri;
+    const zi = ri * invD[k]!;
+    z[k] = zi;
+    p[k] = zi;
+    rz += ri * zi;
+    bNorm += f * f * invD[k]!;
+  }
+  if (freeCount === 0) return { x: x.slice(W, W + N), iterations: 0, residual: 0, converged: true };
+  const denom = bNorm > 0 ? bNorm : 1;
+  let residual = Math.sqrt(Math.max(rz, 0) / denom);
+  let it = 0;
+  while (residual > tol && it < maxIt) {
+    if (it % abortEvery === 0) throwIfAborted(signal);
+    // q = A p (p is zero at fixed and inactive pixels).
+    let pq = 0;
+    for (let k = W; k < W + N; k++) {
+      const pk = p[k]!;
+      const v = diag[k]! * pk - wx[k]! * p[k + 1]! - wx[k - 1]! * p[k - 1]! - wy[k]! * p[k + W]! - wy[k - W]! * p[k - W]!;
+      q[k] = v;
+      pq += pk * v;
+    }
+    if (!(pq > 0)) {
+      if (pq === 0 || Number.isNaN(pq)) break;
+      throw new DioramaError('SOLVER_FAILED', `solver: the system is not positive definite (pᵀAp = ${pq})`);
+    }
+    const alpha = rz / pq;
+    let rzNew = 0;
+    for (let k = W; k < W + N; k++) {
+      const id = invD[k]!;
+      if (id === 0) continue;
+      x[k] = x[k]! + alpha * p[k]!;
+      const rk = r[k]! - alpha * q[k]!;
+      r[k] = rk;
+      const zk = rk * id;
+      z[k] = zk;
+      rzNew += rk * zk;
+    }
+    const beta = rzNew / rz;
+    rz = rzNew;
+    for (let k = W; k < W + N; k++) p[k] = z[k]! + beta * p[k]!;
+    it++;
+    residual = Math.sqrt(Math.max(rz, 0) / denom);
+  }
+  return { x: x.slice(W, W + N), iterations: it, residual, converged: residual <= tol };
+}
+
+/**
+ * Restricts a grid system to half resolution (2×2 blocks): data terms add up, weights between blocks add up
+ * over the block edges, b becomes the c-weighted mean. Fixed pixels are not carried (the coarse level is only
+ * a starting guess), but a block containing fixed pixels gets their mean as a strong data term.
+ */
+export function restrictSystem(sys: GridSystem, x0: Float32Array): { sys: GridSystem; x0: Float32Array } {
+  const { width: W, height: H } = sys;
+  const w2 = Math.ceil(W / 2);
+  const h2 = Math.ceil(H / 2);
+  const n2 = w2 * h2;
+  const c = new Float32Array(n2);
+  const cb = new Float64Array(n2);
+  const wx = new Float32Array(n2);
+  const wy = new Float32Array(n2);
+  const fsum = new Float64Array(n2);
+  const fcnt = new Float32Array(n2);
+  const xs = new Float64Array(n2);
+  const xc = new Float32Array(n2);
+  const fixed = sys.fixed;
+  for (let y = 0; y < H; y++) {
+    const Y = y >> 1;
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      const I = Y * w2 + (x >> 1);
+      if (fixed && fixed[i]) {
+        fsum[I] += x0[i]!;
+        fcnt[I]++;
+      } else {
+        c[I] += sys.c[i]!;
+        cb[I] += sys.c[i]! * sys.b[i]!;
+      }
+      xs[I] += x0[i]!;
+      xc[I]++;
+      // An edge crossing a block border becomes a coarse edge; edges inside a block vanish.
+      if (x + 1 < W && ((x + 1) >> 1) !== x >> 1) wx[I] += sys.wx[i]!;
+      if (y + 1 < H && ((y + 1) >> 1) !== Y) wy[I] += sys.wy[i]!;
+    }
+  }
+  const b = new Float32Array(n2);
+  const x0c = new Float32Array(n2);
+  for (let I = 0; I < n2; I++) {
+    if (fcnt[I]! > 0) {
+      // Dirichlet pixels act as a stiff data term on the coarse grid.
+      const fm = fsum[I]! / fcnt[I]!;
+      const strong = 1e3 * (1 + wx[I]! + wy[I]!);
+      cb[I] += strong * fm;
+      c[I] += strong;
+    }
+    b[I] = c[I]! > 0 ? cb[I]! / c[I]! : 0;
+    x0c[I] = xs[I]! / xc[I]!;
+    // Coarse edges are half as many per unit length but span twice the distance: the sum over the two fine
+    // edges, divided by 2 for the doubled spacing, keeps the continuum Laplacian's scale (h² scaling of the
+    // data term is already in the summed c).
+    wx[I] = wx[I]! * 0.5;
+    wy[I] = wy[I]! * 0.5;
+  }
+  return { sys: { width: w2, height: h2, c, b, wx, wy }, x0: x0c };
+}
+
+/** Bilinear-free prolongation: each coarse value is copied to its 2×2 block (only where not fixed). */
+export function prolongInto(coarse: Float32Array, w2: number, fine: Float32Array, W: number, H: number, fixed?: Uint8Array): void {
+  for (let y = 0; y < H; y++) {
+    const row = (y >> 1) * w2;
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      if (fixed && fixed[i]) continue;
+      fine[i] = coarse[row + (x >> 1)]!;
+    }
+  }
+}
+
+export interface MultilevelOptions extends SolveOptions {
+  /** Coarse levels to use for the starting guess (0 = plain PCG). Default: until the grid is ≤ 64 px wide. */
+  levels?: number;
+  /** Iterations spent on each coarse level. Default 60. */
+  coarseIterations?: number;
+}
+
+/**
+ * Coarse-to-fine PCG: solves restricted copies of the system on a pyramid, uses each coarse solution as the
+ * next finer level's starting guess (only at pixels that are not fixed and, if `keepInitial` says so, not
+ * already well initialised), then runs PCG at full resolution. Long-range propagation (large holes, low
+ * confidence regions) happens on coarse grids where it is cheap.
+ */
+export function solveGridMultilevel(
+  sys: GridSystem,
+  x0: Float32Array,
+  options: MultilevelOptions = {},
+  keepInitial?: Uint8Array,
+): SolveResult & { coarseIterations: number } {
+  const maxLevels = options.levels ?? Math.max(0, Math.ceil(Math.log2(Math.max(sys.width, sys.height) / 64)));
+  if (maxLevels <= 0 || sys.width < 4 || sys.height < 4) {
+    return { ...solveGridPCG(sys, x0, options), coarseIterations: 0 };
+  }
+  const coarse = restrictSystem(sys, x0);
+  const sub = solveGridMultilevel(coarse.sys, coarse.x0, {
+    ...options,
+    levels: maxLevels - 1,
+    maxIterations: options.coarseIterations ?? 60,
+    tolerance: Math.max(options.tolerance ?? 1e-4, 1e-3),
+  });
+  const start = Float32Array.from(x0);
+  const mask = keepInitial;
+  if (mask) {
+    const tmp = new Float32Array(x0.length);
+    prolongInto(sub.x, coarse.sys.width, tmp, sys.width, sys.height, sys.fixed);
+    for (let i = 0; i < start.length; i++) if (!mask[i] && !(sys.fixed && sys.fixed[i])) start[i] = tmp[i]!;
+  } else {
+    prolongInto(sub.x, coarse.sys.width, start, sys.width, sys.height, sys.fixed);
+  }
+  const fine = solveGridPCG(sys, start, options);
+  return { ...fine, coarseIterations: sub.iterations + sub.coarseIterations };
+}
