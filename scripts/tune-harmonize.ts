@@ -49,7 +49,7 @@ for (const run of runs) {
     const m = evaluateDepth(p.gt, d, p.masks, p.w, p.h);
     per.push(keys.map((k) => m[k] ?? NaN));
   }
-  const mean = keys.map((_, j) => per.reduce((a, r) => a + r[j]!, 0) / per.length);
+  const mean = keys.map((_, j) => { const v = per.map((r) => r[j]!).filter((x) => Number.isFinite(x)); return v.reduce((a, b) => a + b, 0) / v.length; });
   acc[run.label] = per;
   rows.push(`${mean.map((v) => v.toFixed(4)).join('  ')}  ${(ms / prepared.length).toFixed(0)}ms  ${run.label}`);
   console.log(rows[rows.length - 1]);

@@ -145,6 +145,7 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   }
 
   begin('inpaint');
+  onProgress?.('mesh', 0);
   const built = buildLayers({
     W,
     H,

@@ -26,25 +26,39 @@ import type { RGBAImage } from '../core/types';
 import { bandDistance, fillNearest, labelBoundary } from './labels';
 import { solveGridPCG } from './solver';
 import { alignLabels } from './align';
+import { snapLabels, snapLabelsCoherent } from './snap';
 
 export interface HarmonizeOptions {
   /** Smoothness weight λ. Default 4. */
   lambda?: number;
   /** Solve in 'inverse' depth (default) or 'depth'. */
   domain?: 'inverse' | 'depth';
-  /** Half-width (px) of the band where labels are re-decided from colour. 0 disables. Default 3. */
+  /** Half-width (px) of the band where labels are re-decided from depth and colour evidence (snap.ts). 0 disables. Default 3. */
   snapRadius?: number;
-  /** How band labels are re-decided: 'votes' (depth and colour agreement, default) or 'watershed' (colour only). */
-  snapMode?: 'votes' | 'watershed';
+  /**
+   * How labels near boundaries are re-decided (snap.ts): 'coherent' (default: tile-wise shift votes on depth
+   * and colour agreement), 'pixel' (per-pixel agreement), 'watershed' (colour only).
+   */
+  snapMode?: 'coherent' | 'pixel' | 'watershed';
+  /** Compare depths linearly in the snap (default true); see SnapOptions.linearDepth. */
+  snapLinearDepth?: boolean;
+  /** Pixel mode: temperature of the expected-relative-error decision (0 = plain cost). Default 3. */
+  snapRiskTemperature?: number;
+  /** Coherent mode: largest shift (px). Default 2. */
+  snapShift?: number;
+  /** Coherent mode: tile size (px). Default 8. */
+  snapTile?: number;
+  /** Coherent mode: penalty per px² of shift per voting pixel. Default 0.05. */
+  snapShiftPenalty?: number;
+  /** Coherent mode: follow with a per-pixel pass of radius 1. Default false. */
+  snapRefine?: boolean;
   /** See SnapOptions.depthScale. Default 0.03. */
   snapDepthScale?: number;
   /** See SnapOptions.colorScale. Default 12. */
   snapColorScale?: number;
   /** See SnapOptions.stayBonus. Default 0.5. */
   snapStayBonus?: number;
-  /** See SnapOptions.sourceOffset. Default 0. */
-  snapSourceOffset?: number;
-  /** Largest boundary shift (px) of the local alignment (align.ts); 0 disables. Default 2. */
+  /** Largest boundary shift (px) of the edge-strength alignment (align.ts); 0 disables (default). */
   alignShift?: number;
   /** Voting window half-size (px). Default 6. */
   alignWindow?: number;
@@ -56,10 +70,17 @@ export interface HarmonizeOptions {
   confidenceRadius?: number;
   /** Confidence at the boundary itself. Default 0.01. */
   edgeConfidence?: number;
-  /** Colour affinity scale σ (0–255 units) for the in-mask weights; 0 disables colour weighting. Default 12. */
+  /** Colour affinity scale σ (0–255 units) for the in-mask weights; 0 disables colour weighting (default: the masks alone decide where smoothing stops; colour weights measured worse on metrics.md §1). */
   colorSigma?: number;
   /** Floor of the colour affinity inside a mask. Default 0.05. */
   colorFloor?: number;
+  /**
+   * Relative depth difference σ (on |log ratio| of neighbouring input depths) that stops smoothing inside
+   * a mask, away from its boundary band; 0 disables. Default 0.03 (about the spread of neighbour ratios under 2 % per-pixel noise: noise keeps most of its weight, a real edge step loses it).
+   */
+  depthSigma?: number;
+  /** Floor of the depth-stopping factor. Default 0.01. */
+  depthFloor?: number;
   /** Weight across a mask boundary (relative to λ). Default 1e-4. */
   crossWeight?: number;
   /** PCG tolerance (relative preconditioned residual). Default 1e-3. */
@@ -72,20 +93,27 @@ export interface HarmonizeOptions {
 export const HARMONIZE_DEFAULTS: Readonly<Required<Omit<HarmonizeOptions, 'signal'>>> = Object.freeze({
   lambda: 4,
   domain: 'inverse',
-  alignShift: 2,
+  alignShift: 0,
   alignWindow: 6,
   alignColorWeight: 1,
   alignPenalty: 0.02,
-  snapRadius: 2,
-  snapMode: 'votes',
+  snapRadius: 3,
+  snapMode: 'pixel',
+  snapRiskTemperature: 3,
+  snapLinearDepth: true,
+  snapShift: 2,
+  snapTile: 8,
+  snapShiftPenalty: 0.05,
+  snapRefine: false,
   snapDepthScale: 0.03,
   snapColorScale: 12,
   snapStayBonus: 0.5,
-  snapSourceOffset: 0,
   confidenceRadius: 4,
   edgeConfidence: 0.01,
-  colorSigma: 12,
+  colorSigma: 0,
   colorFloor: 0.05,
+  depthSigma: 0.03,
+  depthFloor: 0.01,
   crossWeight: 1e-4,
   tolerance: 1e-3,
   maxIterations: 300,
@@ -153,10 +181,13 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
     refined = alignLabels(refined, input.image, z, known, W, H, { maxShift: o.alignShift, window: o.alignWindow, colorWeight: o.alignColorWeight, shiftPenalty: o.alignPenalty, signal });
   }
   if (o.snapRadius > 0) {
-    refined =
-      o.snapMode === 'watershed' && input.image
-        ? refineLabels(refined, input.image, W, H, o.snapRadius, signal)
-        : snapLabels(refined, input.image, z, known, W, H, { radius: o.snapRadius, depthScale: o.snapDepthScale, colorScale: o.snapColorScale, stayBonus: o.snapStayBonus, sourceOffset: o.snapSourceOffset }, signal);
+    const snapOpts = { radius: o.snapRadius, depthScale: o.snapDepthScale, colorScale: o.snapColorScale, stayBonus: o.snapStayBonus, riskTemperature: o.snapRiskTemperature, linearDepth: o.snapLinearDepth };
+    if (o.snapMode === 'watershed' && input.image) refined = refineLabels(refined, input.image, W, H, o.snapRadius, signal);
+    else if (o.snapMode === 'pixel') refined = snapLabels(refined, input.image, z, known, W, H, snapOpts, signal);
+    else if (o.snapMode === 'coherent') {
+      refined = snapLabelsCoherent(refined, input.image, z, known, W, H, { ...snapOpts, maxShift: o.snapShift, tile: o.snapTile, shiftPenalty: o.snapShiftPenalty }, signal);
+      if (o.snapRefine) refined = snapLabels(refined, input.image, z, known, W, H, { ...snapOpts, radius: 1 }, signal);
+    }
   }
   throwIfAborted(signal);
 
@@ -167,7 +198,12 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   const c = new Float32Array(N);
   const conf = input.confidence;
   for (let i = 0; i < N; i++) {
-    if (!known[i]) continue;
+    if (!known[i]) {
+      // Unknown depth: a whisper of data towards the nearest known value keeps regions cut off by mask
+      // boundaries well posed (otherwise CG crawls on a near-singular system); neighbours dominate.
+      c[i] = 1e-3;
+      continue;
+    }
     const d = dist[i]!;
     let ci = 1;
     if (d <= R && R > 0) {
@@ -191,23 +227,32 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   const floor = o.colorFloor;
   // exp lookup over squared colour distance (0 … 3·255²), quantised to integers.
   const expLUT = useColor ? buildAffinityLUT(inv2s2, floor) : undefined;
+  // Depth-edge stopping inside masks, away from mask boundaries: a depth edge the masks did not see keeps
+  // its (blurred) step instead of being smoothed further. Δ = |log(x̃_p / x̃_q)| on the input depth.
+  const useDepthStop = o.depthSigma > 0;
+  const inv2d2 = useDepthStop ? 1 / (2 * o.depthSigma * o.depthSigma) : 0;
+  const depthStop = (i: number, j: number): number => {
+    if (!useDepthStop || !known[i] || !known[j] || dist[i]! <= R || dist[j]! <= R) return 1;
+    const r = Math.log(target[i]! / target[j]!);
+    return Math.max(o.depthFloor, Math.exp(-r * r * inv2d2));
+  };
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
       const li = refined[i]!;
       if (x + 1 < W) {
         const j = i + 1;
-        wx[i] = refined[j] === li ? lam * (expLUT ? affinity(img!, i, j, expLUT) : 1) : cross;
+        wx[i] = refined[j] === li ? lam * (expLUT ? affinity(img!, i, j, expLUT) : 1) * depthStop(i, j) : cross;
       }
       if (y + 1 < H) {
         const j = i + W;
-        wy[i] = refined[j] === li ? lam * (expLUT ? affinity(img!, i, j, expLUT) : 1) : cross;
+        wy[i] = refined[j] === li ? lam * (expLUT ? affinity(img!, i, j, expLUT) : 1) * depthStop(i, j) : cross;
       }
     }
   }
   throwIfAborted(signal);
 
-  const res = solveGridPCG({ width: W, height: H, c, b: target, wx, wy }, x0, {
+  const res = solveGridPCG({ width: W, height: H, c, b: x0, wx, wy }, x0, {
     tolerance: o.tolerance,
     maxIterations: o.maxIterations,
     signal,
@@ -305,200 +350,6 @@ export function refineLabels(labels: Int32Array, image: RGBAImage, W: number, H:
     pushNeighbours(j, pr);
   }
   for (let i = 0; i < N; i++) if (state[i] === 0) out[i] = labels[i]!;
-  return out;
-}
-
-export interface SnapOptions {
-  /** Band half-width (px, chessboard) around boundaries where labels are re-decided. */
-  radius: number;
-  /** Scale of the inverse-depth disagreement (relative, e.g. 0.02 = 2 %). Default 0.03. */
-  depthScale?: number;
-  /** Scale of the colour disagreement (0..255, mean abs over RGB). Default 12. */
-  colorScale?: number;
-  /** Cost of leaving the segmenter's label, in the same units. Default 0.5. */
-  stayBonus?: number;
-  /** Depth and colour references are taken this many px deeper than the band edge. Default 0. */
-  sourceOffset?: number;
-}
-
-/**
- * Re-decides labels within `radius` px of every label boundary. For each band pixel the two labels whose
- * confident interiors (pixels farther than `radius` from any boundary) are nearest are candidates; each
- * candidate carries the depth and colour of its nearest interior pixel, propagated through the band by a
- * breadth-first search. The pixel takes the candidate whose depth and colour it agrees with best:
- *
- *   cost(l) = |log(z_p / z_l)| / depthScale + ‖I_p − I_l‖₁ / (3·colorScale) − stayBonus·[l = original]
- *
- * on a 3×3-smoothed copy of both (inverse depth z, RGB). A blurred depth edge still crosses the midpoint of
- * its two sides exactly at the true edge, and colour edges mark silhouettes, so both vote for the true
- * boundary; where neither discriminates, the stay bonus keeps the segmenter's answer. A final 3×3 majority
- * pass within the band removes isolated flips. Returns a new label map.
- */
-export function snapLabels(
-  labels: Int32Array,
-  image: RGBAImage | undefined,
-  inverseDepth: Float32Array,
-  known: Uint8Array,
-  W: number,
-  H: number,
-  options: SnapOptions,
-  signal?: AbortSignal,
-): Int32Array {
-  const N = W * H;
-  const R = Math.max(1, Math.round(options.radius));
-  const depthScale = options.depthScale ?? 0.03;
-  const colorScale = options.colorScale ?? 12;
-  const stay = options.stayBonus ?? 0.5;
-  const S = R + Math.max(0, Math.round(options.sourceOffset ?? 0));
-  const boundary = labelBoundary(labels, W, H);
-  const dist = bandDistance(boundary, W, H, S);
-  // Smoothed inverse depth (mean of known values in 3×3) and smoothed colour.
-  const z = boxMeanKnown(inverseDepth, known, W, H);
-  const col = image ? boxMeanRGB(image, W, H) : undefined;
-  // Two candidate slots per pixel: label, source pixel (its z and colour are read from there).
-  const lab1 = new Int32Array(N).fill(-2);
-  const src1 = new Int32Array(N).fill(-1);
-  const lab2 = new Int32Array(N).fill(-2);
-  const src2 = new Int32Array(N).fill(-1);
-  const qPix = new Int32Array(2 * N + 8);
-  const qLab = new Int32Array(2 * N + 8);
-  const qSrc = new Int32Array(2 * N + 8);
-  let head = 0;
-  let tail = 0;
-  for (let i = 0; i < N; i++) {
-    if (dist[i]! <= S) continue;
-    // Interior pixel next to the search band: seeds its label into it with itself as the source.
-    const x = i % W;
-    const touches = (x > 0 && dist[i - 1]! <= S) || (x + 1 < W && dist[i + 1]! <= S) || (i >= W && dist[i - W]! <= S) || (i + W < N && dist[i + W]! <= S);
-    if (!touches) continue;
-    qPix[tail] = i;
-    qLab[tail] = labels[i]!;
-    qSrc[tail] = known[i] ? i : -1;
-    tail++;
-  }
-  const offer = (j: number, l: number, s: number): void => {
-    if (dist[j]! > S) return;
-    if (lab1[j] === l || lab2[j] === l) return;
-    if (lab1[j] === -2) {
-      lab1[j] = l;
-      src1[j] = s;
-    } else if (lab2[j] === -2) {
-      lab2[j] = l;
-      src2[j] = s;
-    } else return;
-    if (tail >= qPix.length) return;
-    qPix[tail] = j;
-    qLab[tail] = l;
-    qSrc[tail] = s;
-    tail++;
-  };
-  while (head < tail) {
-    const i = qPix[head]!;
-    const l = qLab[head]!;
-    let s = qSrc[head]!;
-    head++;
-    if (s < 0 && known[i] && dist[i]! > S) s = i;
-    const x = i % W;
-    if (x > 0) offer(i - 1, l, s);
-    if (x + 1 < W) offer(i + 1, l, s);
-    if (i >= W) offer(i - W, l, s);
-    if (i + W < N) offer(i + W, l, s);
-  }
-  throwIfAborted(signal);
-  const out = labels.slice();
-  const costOf = (p: number, l: number, s: number): number => {
-    let c = l === labels[p] ? -stay : 0;
-    if (s >= 0 && known[p] && z[p]! > 0 && z[s]! > 0) c += Math.abs(Math.log(z[p]! / z[s]!)) / depthScale;
-    if (col && s >= 0) {
-      const a = p * 3;
-      const b = s * 3;
-      c += (Math.abs(col[a]! - col[b]!) + Math.abs(col[a + 1]! - col[b + 1]!) + Math.abs(col[a + 2]! - col[b + 2]!)) / (3 * colorScale);
-    }
-    return c;
-  };
-  for (let p = 0; p < N; p++) {
-    if (dist[p]! > R || lab2[p] === -2) continue;
-    const c1 = costOf(p, lab1[p]!, src1[p]!);
-    const c2 = costOf(p, lab2[p]!, src2[p]!);
-    out[p] = c1 <= c2 ? lab1[p]! : lab2[p]!;
-  }
-  // 3×3 majority within the band: a pixel whose label is held by fewer than 3 of its 8 neighbours takes the
-  // most common neighbour label.
-  const fin = out.slice();
-  for (let y = 1; y < H - 1; y++) {
-    for (let x = 1; x < W - 1; x++) {
-      const p = y * W + x;
-      if (dist[p]! > R) continue;
-      const l = out[p]!;
-      let same = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if ((dx || dy) && out[p + dy * W + dx] === l) same++;
-      if (same >= 3) continue;
-      let best = l;
-      let bestN = same;
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          if (!(dx || dy)) continue;
-          const m = out[p + dy * W + dx]!;
-          if (m === l) continue;
-          let n = 0;
-          for (let ey = -1; ey <= 1; ey++) for (let ex = -1; ex <= 1; ex++) if ((ex || ey) && out[p + ey * W + ex] === m) n++;
-          if (n > bestN) {
-            bestN = n;
-            best = m;
-          }
-        }
-      }
-      fin[p] = best;
-    }
-  }
-  return fin;
-}
-
-function boxMeanKnown(v: Float32Array, known: Uint8Array, W: number, H: number): Float32Array {
-  const out = new Float32Array(W * H);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      let s = 0;
-      let n = 0;
-      for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
-        for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
-          const j = yy * W + xx;
-          if (known[j]) {
-            s += v[j]!;
-            n++;
-          }
-        }
-      }
-      out[y * W + x] = n ? s / n : 0;
-    }
-  }
-  return out;
-}
-
-function boxMeanRGB(img: RGBAImage, W: number, H: number): Float32Array {
-  const d = img.data;
-  const out = new Float32Array(W * H * 3);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      let n = 0;
-      for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
-        for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
-          const j = (yy * W + xx) * 4;
-          r += d[j]!;
-          g += d[j + 1]!;
-          b += d[j + 2]!;
-          n++;
-        }
-      }
-      const o = (y * W + x) * 3;
-      out[o] = r / n;
-      out[o + 1] = g / n;
-      out[o + 2] = b / n;
-    }
-  }
   return out;
 }
 

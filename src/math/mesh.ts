@@ -1,0 +1,1169 @@
+/**
+ * Per-layer meshing: turns a layer's crop (depth + alpha) into a camera-space triangle mesh whose
+ * vertices sit on pixel CORNERS, so that rendering it from the original camera with the crop as texture
+ * reproduces the photo: the vertex at corner (i, j) of the crop is unprojected from the continuous image
+ * point (u, v) = (bbox.x + i, bbox.y + j) and carries UV (i / W, j / H); since unprojection followed by
+ * projection is the identity on (u, v) whatever the depth, every quad between corners covers exactly its
+ * texels on screen.
+ *
+ * Design
+ * ------
+ * 1. Content. A pixel has content when alpha > 0 and its depth is finite and > 0 (a pixel with alpha but
+ *    no usable depth gets no geometry). Two 4-adjacent content pixels are LINKED when their depth ratio
+ *    max/min ≤ jumpRatio; an unlinked pair of content pixels is a depth jump.
+ * 2. Corners, duplicated per side of a jump. Around a corner lie up to four pixels (TL, TR, BR, BL, a
+ *    4-cycle); the links around the corner split them into clusters (connected components). A vertex is
+ *    identified by (corner, cluster): pixels linked to each other share the corner's vertex, pixels on two
+ *    sides of a jump get one vertex each, so jumps become tears (no rubber sheet) while linked neighbours
+ *    share vertices (no cracks). The cluster's depth is taken in INVERSE depth, which is affine in (u, v)
+ *    on a plane: 4 members → mean of the 4 (exact on planes, the corner is their centroid); 3 members →
+ *    mean of the diagonal pair (their midpoint is the corner: exact on planes); 2 → mean; 1 → itself.
+ * 3. Restricted quadtree. Cells are aligned 2^l squares (roots of maxCellSize). A cell is split
+ *    MANDATORILY when it mixes content and empty pixels, when its pixels' depth range max/min exceeds
+ *    jumpRatio (a range ≤ jumpRatio guarantees that all its pixels are linked), or when its corner depths'
+ *    ratio exceeds jumpRatio; OPTIONALLY (by its criticality = worst error / tolerance) when (a) the bilinear
+ *    interpolation of its corner inverse depths misses a pixel's inverse depth by more than
+ *    depthTolerance (relative), or (b) its "texture swim" s·(ρ−1)/4 px exceeds textureTolerance: a
+ *    planar triangle with corner depth ratio ρ is textured with perspective-correct (affine-in-3D) UVs,
+ *    whose image point drifts from the true projective one by up to ≈ s·(ρ−1)/4 px in a cell of s px
+ *    (derivation: along an edge the drift is s·t(1−t)(Z0−Z1)/((1−t)Z0+tZ1), maximal near t = ½).
+ *    Leaves stop at 1-px cells, which are the full-density case.
+ * 4. No cracks, no T-junctions: the tree is 2:1 balanced (edge neighbours differ by at most one level);
+ *    a leaf whose edge neighbour is finer gets the mid-edge vertex on that side and is fanned around its
+ *    centre (≤ 8 triangles); otherwise it is split along the diagonal whose inverse depths agree best.
+ *    Any leaf of size > 1 whose fan/quad corners end up with ratio > jumpRatio is split again (repeat
+ *    until stable), so only 1-px quads are ever dropped for a jump: a 1-px triangle is dropped when
+ *    max/min of its corner depths exceeds jumpRatio.
+ * 5. Budget. The whole tree is evaluated once with every node's criticality; an attempt at tolerance
+ *    scale F splits nodes with criticality > F. F = 1, 2, 4, … until the vertex count fits; if even the
+ *    mandatory splits do not fit, the crop is meshed on a 2×, 4×, … coarser grid (block = content if any
+ *    pixel has content; depth = the nearest one), whose corners are still pixel corners of the crop
+ *    (clamped to its right/bottom edge). Then silhouettes are only as fine as the blocks, and the texture's
+ *    alpha has to cut them; meshes stay crack-free and within budget.
+ *
+ * Cost: nodes are evaluated top-down, each by one fused scan of its pixels (content, depth range and
+ * bilinear error together) that stops as soon as a split is certain, children only when their parent
+ * splits: a flat interior is read once, detail once more per level (1.14 reads per crop pixel on
+ * bench/mesh.bench.ts). Then per attempt O(#nodes + #vertices). No per-pixel arrays or objects; the node
+ * arrays (≈ 3 bytes per crop pixel) and vertex buffers are pooled between calls.
+ */
+import { DioramaError, invariant, throwIfAborted } from '../core/errors';
+import type { Intrinsics, LayerMesh, Rect } from '../core/types';
+
+/** Options of {@link buildLayerMesh}; every field is optional, defaults in {@link MESH_DEFAULTS}. */
+export interface MeshOptions {
+  /**
+   * Maximum number of vertices of this layer's mesh (integer ≥ 4). Default 131 072 (2^17): about 1.5 MB of
+   * float32 positions per layer, i.e. at most ~1.6 M vertices for a 12-layer scene, comfortably drawn by
+   * WebGL2/WebGPU, while a full-density 1920×1080 layer would need 2.08 M. When exceeded, tolerances are
+   * relaxed (×2 steps), then the grid is coarsened (see the module comment).
+   */
+  maxVertices?: number;
+  /**
+   * Depth-jump threshold (> 1). Two neighbouring pixels whose depth ratio max/min exceeds it are on two
+   * sides of a jump (their shared corner gets one vertex per side), and a 1-px triangle whose corner depths'
+   * ratio exceeds it is dropped. Default 1.05: on a smooth surface the depth ratio of neighbouring pixels
+   * is ≈ 1 + tanθ/f (θ: slant from fronto-parallel, f: focal in px); with f ≈ 1500 (1920-px photo, ~65°
+   * FOV) 5 % needs θ > 89°, or a ground plane within 20 rows of the horizon, while object boundaries of
+   * monocular depth maps (≥ 10–15 % separation smeared over ≤ 2 px) exceed it. Infinity never tears
+   * (a closed backdrop).
+   */
+  jumpRatio?: number;
+  /**
+   * Relative tolerance on inverse depth for the planar (bilinear) approximation of a cell, default 0.002:
+   * parallax is proportional to inverse depth, so a viewpoint shift that gives a surface 50 px of parallax
+   * misplaces it by at most a further 0.1 px.
+   */
+  depthTolerance?: number;
+  /** Maximum texture swim (px) from perspective-correct UVs on a slanted cell, default 0.125 px. */
+  textureTolerance?: number;
+  /** Size (px, power of two) of the quadtree roots, i.e. of the largest cells. Default 64. */
+  maxCellSize?: number;
+  /** Aborts meshing (DioramaError 'ABORTED'). */
+  signal?: AbortSignal;
+}
+
+/** The layer crop to mesh. `depth` and `alpha` are `width·height`, row-major, top row first. */
+export interface MeshCrop {
+  /** Crop rectangle in full-image pixels; its width/height must equal `width`/`height`. */
+  bbox: Rect;
+  width: number;
+  height: number;
+  /** Metric depth (metres); 0 (or non-finite / ≤ 0) = no geometry. */
+  depth: Float32Array;
+  /** Alpha 0..255; 0 = empty. */
+  alpha: Uint8Array | Uint8ClampedArray;
+}
+
+/** Mesh plus how it was obtained. */
+export interface LayerMeshResult {
+  mesh: LayerMesh;
+  /** Side (crop px) of the grid cells: 1 normally, 2^m when the budget forced a coarser grid. */
+  gridStep: number;
+  /** Factor applied to depthTolerance/textureTolerance to fit the budget (1 = none, Infinity = all optional splits off). */
+  toleranceScale: number;
+}
+
+/** Default options of {@link buildLayerMesh}. */
+export const MESH_DEFAULTS = Object.freeze({
+  maxVertices: 131_072,
+  jumpRatio: 1.05,
+  depthTolerance: 0.002,
+  textureTolerance: 0.125,
+  maxCellSize: 64,
+});
+
+// Per-cell flags of the pyramid.
+const ANY = 1; // some pixel has content
+const HOMOG = 2; // all pixels inside the grid, with content, and max/min depth ≤ J over the cell
+const PENDING = 4; // criticality is a lower bound > 1 (exact value computed only if a scale > 1 is tried)
+
+/**
+ * Corner clusters. The four pixels around a corner are slots 0 = TL, 1 = TR, 2 = BR, 3 = BL (a cycle);
+ * link bit e joins slots e and e+1 (mod 4). For (linkMask·4 + slot): REP = smallest slot of the slot's
+ * cluster, AVG = bit set of the slots whose inverse depths are averaged for that cluster's vertex.
+ */
+const REP = new Uint8Array(64);
+const AVG = new Uint8Array(64);
+for (let mask = 0; mask < 16; mask++) {
+  const parent = [0, 1, 2, 3];
+  const find = (k: number): number => {
+    while (parent[k] !== k) k = parent[k];
+    return k;
+  };
+  for (let e = 0; e < 4; e++) {
+    if (mask & (1 << e)) {
+      const a = find(e);
+      const b = find((e + 1) & 3);
+      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+    }
+  }
+  for (let slot = 0; slot < 4; slot++) {
+    const r = find(slot);
+    let members = 0;
+    let n = 0;
+    for (let k = 0; k < 4; k++) {
+      if (find(k) === r) {
+        members |= 1 << k;
+        n++;
+      }
+    }
+    let set = members;
+    if (n === 3) {
+      const missing = 15 & ~members;
+      const t = 31 - Math.clz32(missing);
+      set = (1 << ((t + 1) & 3)) | (1 << ((t + 3) & 3));
+    }
+    REP[mask * 4 + slot] = r;
+    AVG[mask * 4 + slot] = set;
+  }
+}
+
+/**
+ * Working grid: the crop itself, or a coarser block grid when the budget forced one. Content is
+ * evaluated on the fly (alpha ≠ 0 and 0 < depth < ∞), so no per-pixel flag array is ever allocated.
+ */
+interface Grid {
+  w: number;
+  h: number;
+  /** Crop pixels per grid cell (1, or 2^m when coarsened). */
+  step: number;
+  depth: Float32Array;
+  alpha: Uint8Array | Uint8ClampedArray;
+}
+
+/** 2× coarser grid: a block has content if any pixel has; its depth is the smallest (nearest) one. */
+function coarsen(g: Grid): Grid {
+  const w = Math.ceil(g.w / 2);
+  const h = Math.ceil(g.h / 2);
+  const depth = new Float32Array(w * h);
+  const alpha = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let zmin = Infinity;
+      for (let dy = 0; dy < 2; dy++) {
+        for (let dx = 0; dx < 2; dx++) {
+          const sx = 2 * x + dx;
+          const sy = 2 * y + dy;
+          if (sx >= g.w || sy >= g.h) continue;
+          const k = sy * g.w + sx;
+          const z = g.depth[k];
+          if (g.alpha[k] !== 0 && z > 0 && z < zmin) zmin = z;
+        }
+      }
+      if (zmin < Infinity) {
+        depth[y * w + x] = zmin;
+        alpha[y * w + x] = 1;
+      }
+    }
+  }
+  return { w, h, step: g.step * 2, depth, alpha };
+}
+
+/**
+ * Probe of one grid corner: depths of its four slots (0 = no content) and their link mask. One instance
+ * is reused for every probe (no allocation).
+ */
+class CornerProbe {
+  z0 = 0;
+  z1 = 0;
+  z2 = 0;
+  z3 = 0;
+  mask = 0;
+
+  constructor(
+    private readonly g: Grid,
+    private readonly J: number,
+  ) {}
+
+  /** Probes grid corner (i, j); returns the link mask (bit e: slots e and e+1 linked). */
+  at(i: number, j: number): number {
+    const { w, h, depth: D, alpha: A } = this.g;
+    const k = (j - 1) * w + i - 1; // TL pixel (i − 1, j − 1)
+    const top = j > 0;
+    const bottom = j < h;
+    const left = i > 0;
+    const right = i < w;
+    let z = 0;
+    this.z0 = top && left && A[k] !== 0 && (z = D[k]) > 0 && z < Infinity ? z : 0;
+    this.z1 = top && right && A[k + 1] !== 0 && (z = D[k + 1]) > 0 && z < Infinity ? z : 0;
+    this.z2 = bottom && right && A[k + w + 1] !== 0 && (z = D[k + w + 1]) > 0 && z < Infinity ? z : 0;
+    this.z3 = bottom && left && A[k + w] !== 0 && (z = D[k + w]) > 0 && z < Infinity ? z : 0;
+    const J = this.J;
+    const m = link(this.z0, this.z1, J) | (link(this.z1, this.z2, J) << 1) | (link(this.z2, this.z3, J) << 2) | (link(this.z3, this.z0, J) << 3);
+    this.mask = m;
+    return m;
+  }
+
+  /** Inverse depth of the vertex of `slot`'s cluster at the probed corner (the slot must have content). */
+  iz(slot: number): number {
+    const set = AVG[this.mask * 4 + slot];
+    let s = 0;
+    let n = 0;
+    if (set & 1) {
+      s += 1 / this.z0;
+      n++;
+    }
+    if (set & 2) {
+      s += 1 / this.z1;
+      n++;
+    }
+    if (set & 4) {
+      s += 1 / this.z2;
+      n++;
+    }
+    if (set & 8) {
+      s += 1 / this.z3;
+      n++;
+    }
+    return s / n;
+  }
+
+  /** Probe + inverse depth of `slot`'s cluster at grid corner (i, j). */
+  izAt(i: number, j: number, slot: number): number {
+    this.at(i, j);
+    return this.iz(slot);
+  }
+}
+
+/** 1 when both depths are content (> 0) and their ratio is ≤ J. */
+function link(a: number, b: number, J: number): number {
+  const mn = a < b ? a : b;
+  const mx = a < b ? b : a;
+  return mn > 0 && mx <= J * mn ? 1 : 0;
+}
+
+function okRatio(a: number, b: number, c: number, J: number): boolean {
+  const mx = a > b ? (a > c ? a : c) : b > c ? b : c;
+  const mn = a < b ? (a < c ? a : c) : b < c ? b : c;
+  return mx <= J * mn;
+}
+
+/**
+ * Scratch buffers reused from one call to the next (meshing 12 layers would otherwise allocate and
+ * garbage-collect tens of MB of node arrays). Buffers only grow; they hold about 4 bytes per crop pixel
+ * of the largest crop seen plus the largest mesh's vertex buffers (≈ 10 MB after a 1920×1080 layer);
+ * {@link releaseMeshScratch} drops them. A nested call (impossible in practice, the work is synchronous)
+ * gets fresh buffers.
+ */
+class Scratch {
+  busy = false;
+  f32: Float32Array = new Float32Array(0);
+  u8: Uint8Array = new Uint8Array(0);
+  i32: Int32Array = new Int32Array(0);
+  corners: Uint8Array = new Uint8Array(0);
+  positions: Float32Array = new Float32Array(0);
+  uvs: Float32Array = new Float32Array(0);
+  pixels: Float32Array = new Float32Array(0);
+  vIz: Float64Array = new Float64Array(0);
+  indices: Uint32Array = new Uint32Array(0);
+  keys: Int32Array = new Int32Array(0);
+  vals: Int32Array = new Int32Array(0);
+
+  float32(n: number): Float32Array {
+    if (this.f32.length < n) this.f32 = new Float32Array(n);
+    return this.f32;
+  }
+
+  uint8(n: number): Uint8Array {
+    if (this.u8.length < n) this.u8 = new Uint8Array(n);
+    return this.u8;
+  }
+
+  int32(n: number): Int32Array {
+    if (this.i32.length < n) this.i32 = new Int32Array(n);
+    return this.i32;
+  }
+
+  /** Zeroed per-corner byte cache of n entries. */
+  cornerCache(n: number): Uint8Array {
+    if (this.corners.length < n) this.corners = new Uint8Array(n);
+    else this.corners.fill(0, 0, n);
+    return this.corners.subarray(0, n);
+  }
+}
+
+let SCRATCH = new Scratch();
+
+/** Drops the scratch buffers that buildLayerMesh keeps between calls (see Scratch); the next call reallocates. */
+export function releaseMeshScratch(): void {
+  if (!SCRATCH.busy) SCRATCH = new Scratch();
+}
+
+/**
+ * Growable output buffers plus the (corner, cluster) → vertex map, an open-addressing hash table whose
+ * size follows the vertex count (not the crop area).
+ */
+class MeshWriter {
+  nV = 0;
+  nI = 0;
+  positions: Float32Array;
+  uvs: Float32Array;
+  pixels: Float32Array;
+  /** Inverse depth per vertex (diagonal choice). */
+  vIz: Float64Array;
+  indices: Uint32Array;
+  private keys: Int32Array; // corner·4 + cluster representative, −1 = free
+  private vals: Int32Array;
+  private shift: number;
+  private readonly cw: number; // corners per row, grid.w + 1
+  /** Link mask + 16 per corner once probed (0 = not yet). */
+  private readonly masks: Uint8Array;
+
+  constructor(
+    private readonly g: Grid,
+    private readonly crop: MeshCrop,
+    private readonly K: Intrinsics,
+    private readonly probe: CornerProbe,
+    private readonly scratch: Scratch,
+  ) {
+    this.cw = g.w + 1;
+    const c = 4096;
+    const sc = scratch;
+    if (sc.vIz.length < c) {
+      sc.positions = new Float32Array(3 * c);
+      sc.uvs = new Float32Array(2 * c);
+      sc.pixels = new Float32Array(2 * c);
+      sc.vIz = new Float64Array(c);
+      sc.indices = new Uint32Array(6 * c);
+    }
+    if (sc.keys.length < 1 << 16) {
+      sc.keys = new Int32Array(1 << 16);
+      sc.vals = new Int32Array(1 << 16);
+    }
+    this.positions = sc.positions;
+    this.uvs = sc.uvs;
+    this.pixels = sc.pixels;
+    this.vIz = sc.vIz;
+    this.indices = sc.indices;
+    this.keys = sc.keys;
+    this.vals = sc.vals;
+    this.shift = 32 - Math.log2(this.keys.length);
+    this.masks = sc.cornerCache(this.cw * (g.h + 1));
+  }
+
+  reset(): void {
+    this.keys.fill(-1);
+    this.nV = 0;
+    this.nI = 0;
+  }
+
+  /** Hands the (possibly grown) buffers back to the scratch pool. */
+  release(): void {
+    const sc = this.scratch;
+    sc.positions = this.positions;
+    sc.uvs = this.uvs;
+    sc.pixels = this.pixels;
+    sc.vIz = this.vIz;
+    sc.indices = this.indices;
+    sc.keys = this.keys;
+    sc.vals = this.vals;
+  }
+
+  /** Vertex of `slot`'s cluster at grid corner (i, j); created on first use. */
+  vertexAt(i: number, j: number, slot: number): number {
+    const c = j * this.cw + i;
+    let m = this.masks[c];
+    const p = this.probe;
+    let probed = false;
+    if (m === 0) {
+      m = p.at(i, j) | 16;
+      this.masks[c] = m;
+      probed = true;
+    }
+    const key = c * 4 + REP[(m & 15) * 4 + slot];
+    const h = this.find(key);
+    if (this.keys[h] === key) return this.vals[h];
+    if (!probed) p.at(i, j);
+    return this.insert(h, key, i, j, p.iz(slot));
+  }
+
+  /** Vertex of the cluster with representative `rep` and inverse depth `iz` at grid corner (i, j). */
+  vertex(i: number, j: number, rep: number, iz: number): number {
+    const key = (j * this.cw + i) * 4 + rep;
+    const h = this.find(key);
+    if (this.keys[h] === key) return this.vals[h];
+    return this.insert(h, key, i, j, iz);
+  }
+
+  /** Slot holding `key`, or the free slot where it would go (linear probing). */
+  private find(key: number): number {
+    const keys = this.keys;
+    const m = keys.length - 1;
+    let h = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const k = keys[h];
+      if (k === key || k === -1) return h;
+      h = (h + 1) & m;
+    }
+  }
+
+  private insert(h: number, key: number, i: number, j: number, iz: number): number {
+    const id = this.create(i, j, iz);
+    this.keys[h] = key;
+    this.vals[h] = id;
+    if (2 * this.nV > this.keys.length) this.rehash();
+    return id;
+  }
+
+  private rehash(): void {
+    const oldK = this.keys;
+    const oldV = this.vals;
+    const bits = 32 - this.shift + 1;
+    this.shift = 32 - bits;
+    this.keys = new Int32Array(1 << bits).fill(-1);
+    this.vals = new Int32Array(1 << bits);
+    for (let s = 0; s < oldK.length; s++) {
+      const key = oldK[s];
+      if (key === -1) continue;
+      const h = this.find(key);
+      this.keys[h] = key;
+      this.vals[h] = oldV[s];
+    }
+  }
+
+  private create(i: number, j: number, iz: number): number {
+    if (this.nV === this.vIz.length) this.growVertices();
+    const id = this.nV++;
+    const Z = 1 / iz;
+    const { width: W, height: H, bbox } = this.crop;
+    const ci = Math.min(i * this.g.step, W);
+    const cj = Math.min(j * this.g.step, H);
+    const u = bbox.x + ci;
+    const v = bbox.y + cj;
+    const K = this.K;
+    this.positions[3 * id] = ((u - K.cx) * Z) / K.fx;
+    this.positions[3 * id + 1] = (-(v - K.cy) * Z) / K.fy;
+    this.positions[3 * id + 2] = Z;
+    this.uvs[2 * id] = ci / W;
+    this.uvs[2 * id + 1] = cj / H;
+    this.pixels[2 * id] = u;
+    this.pixels[2 * id + 1] = v;
+    this.vIz[id] = iz;
+    return id;
+  }
+
+  tri(a: number, b: number, c: number): void {
+    if (this.nI + 3 > this.indices.length) {
+      const next = new Uint32Array(this.indices.length * 2);
+      next.set(this.indices);
+      this.indices = next;
+    }
+    const I = this.indices;
+    I[this.nI] = a;
+    I[this.nI + 1] = b;
+    I[this.nI + 2] = c;
+    this.nI += 3;
+  }
+
+  private growVertices(): void {
+    const n = this.vIz.length * 2;
+    const f32 = (a: Float32Array, k: number): Float32Array => {
+      const b = new Float32Array(n * k);
+      b.set(a);
+      return b;
+    };
+    this.positions = f32(this.positions, 3);
+    this.uvs = f32(this.uvs, 2);
+    this.pixels = f32(this.pixels, 2);
+    const z = new Float64Array(n);
+    z.set(this.vIz);
+    this.vIz = z;
+  }
+
+  result(): LayerMesh {
+    return {
+      positions: this.positions.slice(0, 3 * this.nV),
+      uvs: this.uvs.slice(0, 2 * this.nV),
+      indices: this.indices.slice(0, this.nI),
+      pixels: this.pixels.slice(0, 2 * this.nV),
+    };
+  }
+}
+
+/** Criticality cap for optional splits (mandatory ones are Infinity); also the "no optional split" scale. */
+const CRIT_CAP = 1 << 24;
+
+/**
+ * Quadtree over one grid. Node (cx, cy) of level l covers grid cells [cx·2^l, (cx+1)·2^l) ×
+ * [cy·2^l, (cy+1)·2^l); level L nodes are the roots, level 0 the pixels (never stored).
+ *
+ * Nodes are evaluated top-down at tolerance scale 1, each by ONE fused scan of its pixels (content,
+ * min/max depth and bilinear error together), children only when the node is split: a flat interior is
+ * read once, detail costs one more scan per level. A node's `crit` is NaN until evaluated; unevaluated
+ * nodes lie under a homogeneous or an empty evaluated ancestor and inherit its flags when they come to
+ * exist (splitNode).
+ */
+class Quadtree {
+  readonly L: number;
+  readonly cw: number[] = [];
+  readonly ch: number[] = [];
+  /** ANY / HOMOG / PENDING per node. */
+  readonly cell: Uint8Array[] = [];
+  /** Criticality per node (NaN = not evaluated). */
+  readonly crit: Float32Array[] = [];
+  readonly split: Uint8Array[] = [];
+  /** Largest exact finite criticality (tolerance scales beyond it change nothing once nothing is pending). */
+  maxCrit = 0;
+  /** Some criticalities are lower bounds (PENDING nodes). */
+  private pending = false;
+  /** Scratch list of node indices of one level. */
+  private readonly list: Int32Array;
+
+  constructor(
+    private readonly g: Grid,
+    private readonly J: number,
+    private readonly depthTol: number,
+    private readonly texTol: number,
+    private readonly probe: CornerProbe,
+    maxCell: number,
+    scratch: Scratch,
+    signal: AbortSignal | undefined,
+  ) {
+    let L = 0;
+    while (1 << L < maxCell && 1 << L < Math.max(g.w, g.h)) L++;
+    this.L = L;
+    let total = 0;
+    for (let l = 0; l <= L; l++) {
+      this.cw.push(Math.ceil(g.w / (1 << l)));
+      this.ch.push(Math.ceil(g.h / (1 << l)));
+      if (l > 0) total += this.cw[l] * this.ch[l];
+    }
+    // Per-level views into three pooled buffers.
+    const f32 = scratch.float32(total);
+    const u8 = scratch.uint8(2 * total);
+    f32.fill(Number.NaN, 0, total);
+    u8.fill(0, 0, 2 * total);
+    let at = 0;
+    for (let l = 0; l <= L; l++) {
+      const n = l === 0 ? 0 : this.cw[l] * this.ch[l];
+      this.crit.push(f32.subarray(at, at + n));
+      this.cell.push(u8.subarray(at, at + n));
+      this.split.push(u8.subarray(total + at, total + at + n));
+      at += n;
+    }
+    this.list = scratch.int32(L >= 1 ? this.cw[1] * this.ch[1] : 0);
+    this.computeCriticality(signal);
+  }
+
+  /**
+   * Fills `list` with the nodes of level l that exist: all roots, else the children of the split nodes
+   * of level l + 1 (split flags, or criticality > 1 when `byCrit`). Returns the count.
+   */
+  private existing(l: number, byCrit: boolean): number {
+    const list = this.list;
+    const cw = this.cw[l];
+    if (l === this.L) {
+      const n = cw * this.ch[l];
+      for (let k = 0; k < n; k++) list[k] = k;
+      return n;
+    }
+    const ch = this.ch[l];
+    const pw = this.cw[l + 1];
+    const ph = this.ch[l + 1];
+    const sp = this.split[l + 1];
+    const cr = this.crit[l + 1];
+    let n = 0;
+    for (let py = 0; py < ph; py++) {
+      for (let px = 0; px < pw; px++) {
+        const pn = py * pw + px;
+        if (byCrit ? !(cr[pn] > 1) : sp[pn] !== 1) continue;
+        const x = 2 * px;
+        const y = 2 * py;
+        const k = y * cw + x;
+        list[n++] = k;
+        if (x + 1 < cw) list[n++] = k + 1;
+        if (y + 1 < ch) {
+          list[n++] = k + cw;
+          if (x + 1 < cw) list[n++] = k + cw + 1;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Top-down: evaluates every node reached at tolerance scale 1 (roots, and children of nodes with crit > 1). */
+  private computeCriticality(signal: AbortSignal | undefined): void {
+    for (let l = this.L; l >= 1; l--) {
+      throwIfAborted(signal);
+      const crit = this.crit[l];
+      const count = this.existing(l, true);
+      const list = this.list;
+      for (let e = 0; e < count; e++) {
+        const n = list[e];
+        crit[n] = this.evalNode(l, n, true);
+      }
+    }
+  }
+
+  /**
+   * Evaluates node n of level l (l ≥ 1): sets its ANY / HOMOG flags and returns its criticality: 0 when
+   * empty, Infinity when a split is mandatory (content mixed with empty or out-of-grid pixels, a depth
+   * range above J, or corner depths' ratio above J), else max(texture swim / textureTolerance, worst
+   * relative error of the bilinear inverse depth at the pixel centres / depthTolerance), capped. When
+   * `lazy`, the scan stops as soon as the node is known to have content and to be split at scale 1; it is
+   * then marked PENDING with a lower bound (> 1), its exact value being needed only if a larger tolerance
+   * scale is tried (resolvePending).
+   */
+  private evalNode(l: number, n: number, lazy: boolean): number {
+    const { g, J, probe } = this;
+    const { w, h, depth: D, alpha: A } = g;
+    const cw = this.cw[l];
+    const s = 1 << l;
+    const x0 = (n % cw) * s;
+    const y0 = ((n / cw) | 0) * s;
+    const inside = x0 + s <= w && y0 + s <= h;
+    const x1 = Math.min(x0 + s, w);
+    const y1 = Math.min(y0 + s, h);
+    // Corner depths (meaningful only if the node turns out homogeneous). Small nodes are mostly at
+    // silhouettes: probe them only after the content scan.
+    const early = inside && l >= 3;
+    let i00 = 0;
+    let i10 = 0;
+    let i11 = 0;
+    let i01 = 0;
+    let swim = 0;
+    let cornerJump = false;
+    if (early) {
+      i00 = probe.izAt(x0, y0, 2);
+      i10 = probe.izAt(x0 + s, y0, 3);
+      i11 = probe.izAt(x0 + s, y0 + s, 0);
+      i01 = probe.izAt(x0, y0 + s, 1);
+      const mx = Math.max(i00, i10, i11, i01);
+      const mn = Math.min(i00, i10, i11, i01);
+      cornerJump = !(mx <= J * mn);
+      swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
+    }
+    // Already split at scale 1 whatever the pixels say (if it has content)?
+    const sure = !inside || cornerJump || swim > 1;
+    // Without the corners yet (small nodes), the error of the first scan is meaningless: ignore it.
+    const tol = !early ? Infinity : lazy ? this.depthTol : CRIT_CAP * this.depthTol;
+    const inv = 1 / s;
+    let any = false;
+    let all = true;
+    let lo = Infinity;
+    let hi = 0;
+    let err = 0;
+    for (let y = y0; y < y1; y++) {
+      const b = (y - y0 + 0.5) * inv;
+      const left = i00 + (i01 - i00) * b;
+      const dv = (i10 + (i11 - i10) * b - left) * inv;
+      let val = left + 0.5 * dv;
+      let k = y * w + x0;
+      for (let x = x0; x < x1; x++, k++, val += dv) {
+        const z = D[k];
+        if (A[k] !== 0 && z > 0 && z < Infinity) {
+          any = true;
+          if (z < lo) lo = z;
+          if (z > hi) hi = z;
+          const d = val * z - 1;
+          err = Math.max(err, d, -d);
+        } else {
+          all = false;
+        }
+      }
+      if (lazy && any && (sure || !all || hi > J * lo || err > tol)) {
+        // Has content and is split at scale 1: stop here.
+        this.cell[l][n] = ANY | PENDING;
+        this.pending = true;
+        return 2;
+      }
+    }
+    if (!any) {
+      this.cell[l][n] = 0;
+      return 0;
+    }
+    if (!all || !inside || hi > J * lo) {
+      this.cell[l][n] = ANY;
+      return Infinity;
+    }
+    this.cell[l][n] = ANY | HOMOG;
+    if (!early) {
+      // Small node: corners now, then its (few) pixels again for the error.
+      err = 0;
+      i00 = probe.izAt(x0, y0, 2);
+      i10 = probe.izAt(x0 + s, y0, 3);
+      i11 = probe.izAt(x0 + s, y0 + s, 0);
+      i01 = probe.izAt(x0, y0 + s, 1);
+      const mx = Math.max(i00, i10, i11, i01);
+      const mn = Math.min(i00, i10, i11, i01);
+      cornerJump = !(mx <= J * mn);
+      swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
+      if (!cornerJump && swim <= CRIT_CAP) {
+        for (let y = y0; y < y1; y++) {
+          const b = (y - y0 + 0.5) * inv;
+          const left = i00 + (i01 - i00) * b;
+          const dv = (i10 + (i11 - i10) * b - left) * inv;
+          let val = left + 0.5 * dv;
+          let k = y * w + x0;
+          for (let x = x0; x < x1; x++, k++, val += dv) {
+            const d = val * D[k] - 1;
+            err = Math.max(err, d, -d);
+          }
+        }
+      }
+    }
+    if (cornerJump) return Infinity;
+    const c = Math.min(CRIT_CAP, Math.max(swim, err / this.depthTol));
+    if (lazy && c > 1) {
+      this.cell[l][n] |= PENDING;
+      this.pending = true;
+      return c;
+    }
+    if (c > this.maxCrit) this.maxCrit = c;
+    return c;
+  }
+
+  /** Replaces the lower bounds of PENDING nodes by exact criticalities (before scales > 1 are tried). */
+  resolvePending(): void {
+    if (!this.pending) return;
+    for (let l = 1; l <= this.L; l++) {
+      const cell = this.cell[l];
+      const crit = this.crit[l];
+      for (let n = 0; n < cell.length; n++) {
+        if ((cell[n] & PENDING) === 0) continue;
+        crit[n] = this.evalNode(l, n, false);
+      }
+    }
+    this.pending = false;
+  }
+
+  /** Splits at tolerance scale F, balanced and jump-safe; fills `w`. Returns false when over `maxV`. */
+  attempt(F: number, w: MeshWriter, maxV: number): boolean {
+    this.splitAt(F);
+    for (;;) {
+      this.balance();
+      if (!this.enforceJumps()) break;
+    }
+    w.reset();
+    return this.emit(w, maxV);
+  }
+
+  /** Split flags at scale F: existing nodes with criticality > F (their children are all evaluated). */
+  private splitAt(F: number): void {
+    for (let l = this.L; l >= 1; l--) {
+      const crit = this.crit[l];
+      const split = this.split[l];
+      split.fill(0);
+      const count = this.existing(l, false);
+      const list = this.list;
+      for (let e = 0; e < count; e++) {
+        const n = list[e];
+        if (crit[n] > F) split[n] = 1;
+      }
+    }
+  }
+
+  /**
+   * Marks node (cx, cy) of level l as split, splitting missing ancestors first; children that were never
+   * evaluated inherit the node's flags (it is homogeneous or empty, see the class comment).
+   */
+  private splitNode(l: number, cx: number, cy: number): void {
+    const cw = this.cw[l];
+    const n = cy * cw + cx;
+    if (this.split[l][n] === 1) return;
+    if (l < this.L) this.splitNode(l + 1, cx >> 1, cy >> 1);
+    this.split[l][n] = 1;
+    if (l === 1) return;
+    const f = this.cell[l][n] & (ANY | HOMOG);
+    const kc = this.crit[l - 1];
+    const kf = this.cell[l - 1];
+    const kw = this.cw[l - 1];
+    const kh = this.ch[l - 1];
+    for (let dy = 0; dy < 2; dy++) {
+      for (let dx = 0; dx < 2; dx++) {
+        const x = 2 * cx + dx;
+        const y = 2 * cy + dy;
+        if (x < kw && y < kh && Number.isNaN(kc[y * kw + x])) kf[y * kw + x] = f;
+      }
+    }
+  }
+
+  /** Whether node (cx, cy) of level l has content, looking up to the nearest flagged ancestor. */
+  private hasAny(l: number, cx: number, cy: number): boolean {
+    for (; l <= this.L; l++, cx >>= 1, cy >>= 1) {
+      const n = cy * this.cw[l] + cx;
+      const f = this.cell[l][n];
+      if (f !== 0 || !Number.isNaN(this.crit[l][n])) return (f & ANY) !== 0;
+    }
+    return false;
+  }
+
+  /**
+   * 2:1 balance, fine to coarse: a split node at level k forces the parents of its non-empty edge
+   * neighbours (level k) to be split, so leaves next to its children are at most one level coarser.
+   */
+  private balance(): void {
+    for (let k = 1; k < this.L; k++) {
+      const cw = this.cw[k];
+      const ch = this.ch[k];
+      const split = this.split[k];
+      const count = this.existing(k, false);
+      const list = this.list;
+      for (let e = 0; e < count; e++) {
+        const n = list[e];
+        if (split[n] !== 1) continue;
+        const cx = n % cw;
+        const cy = (n / cw) | 0;
+        if (cx > 0 && this.hasAny(k, cx - 1, cy)) this.splitNode(k + 1, (cx - 1) >> 1, cy >> 1);
+        if (cx + 1 < cw && this.hasAny(k, cx + 1, cy)) this.splitNode(k + 1, (cx + 1) >> 1, cy >> 1);
+        if (cy > 0 && this.hasAny(k, cx, cy - 1)) this.splitNode(k + 1, cx >> 1, (cy - 1) >> 1);
+        if (cy + 1 < ch && this.hasAny(k, cx, cy + 1)) this.splitNode(k + 1, cx >> 1, (cy + 1) >> 1);
+      }
+    }
+  }
+
+  /** Bits 1 top, 2 right, 4 bottom, 8 left: the edge neighbour at the same level is split (finer). */
+  private finerSides(l: number, n: number): number {
+    const cw = this.cw[l];
+    const split = this.split[l];
+    const cx = n % cw;
+    const cy = (n / cw) | 0;
+    let m = 0;
+    if (cy > 0 && split[n - cw] === 1) m |= 1;
+    if (cx + 1 < cw && split[n + 1] === 1) m |= 2;
+    if (cy + 1 < this.ch[l] && split[n + cw] === 1) m |= 4;
+    if (cx > 0 && split[n - 1] === 1) m |= 8;
+    return m;
+  }
+
+  /** Splits every coarse leaf whose vertices' depth ratio exceeds J; returns whether any was split. */
+  private enforceJumps(): boolean {
+    const { J, probe } = this;
+    let changed = false;
+    for (let l = 1; l <= this.L; l++) {
+      const cw = this.cw[l];
+      const split = this.split[l];
+      const cell = this.cell[l];
+      const crit = this.crit[l];
+      const s = 1 << l;
+      const h = s >> 1;
+      const count = this.existing(l, false);
+      const list = this.list;
+      for (let e = 0; e < count; e++) {
+        const n = list[e];
+        if (split[n] === 1 || (cell[n] & ANY) === 0) continue;
+        const sides = this.finerSides(l, n);
+        // A cell evaluated with a finite criticality passed the corner-ratio test; only a fan adds depths.
+        // (Cells exposed by a forced split of their parent may carry Infinity, or were never evaluated.)
+        if (sides === 0 && crit[n] >= 0 && crit[n] < Infinity) continue;
+        const x0 = (n % cw) * s;
+        const y0 = ((n / cw) | 0) * s;
+        const a = probe.izAt(x0, y0, 2);
+        const b = probe.izAt(x0 + s, y0, 3);
+        const c = probe.izAt(x0 + s, y0 + s, 0);
+        const d = probe.izAt(x0, y0 + s, 1);
+        let mx = Math.max(a, b, c, d);
+        let mn = Math.min(a, b, c, d);
+        if (sides !== 0) {
+          // Centre and mid-edge vertices of the fan (absent ones repeat the centre).
+          const ce = probe.izAt(x0 + h, y0 + h, 0);
+          const t = sides & 1 ? probe.izAt(x0 + h, y0, 2) : ce;
+          const r = sides & 2 ? probe.izAt(x0 + s, y0 + h, 0) : ce;
+          const bo = sides & 4 ? probe.izAt(x0 + h, y0 + s, 0) : ce;
+          const le = sides & 8 ? probe.izAt(x0, y0 + h, 1) : ce;
+          mx = Math.max(mx, ce, t, r, bo, le);
+          mn = Math.min(mn, ce, t, r, bo, le);
+        }
+        // (A leaf with content must be homogeneous; the test is a safety net for that invariant.)
+        if ((cell[n] & HOMOG) === 0 || mx > J * mn) {
+          this.splitNode(l, n % cw, (n / cw) | 0);
+          changed = true;
+        }
+      }
+    }
+    return changed;
+  }
+
+  private emit(w: MeshWriter, maxV: number): boolean {
+    const { g, L } = this;
+    // Coarse leaves.
+    for (let l = L; l >= 1; l--) {
+      const cw = this.cw[l];
+      const split = this.split[l];
+      const cell = this.cell[l];
+      const s = 1 << l;
+      const h = s >> 1;
+      const count = this.existing(l, false);
+      const list = this.list;
+      for (let e = 0; e < count; e++) {
+        const n = list[e];
+        if (split[n] === 1 || (cell[n] & ANY) === 0) continue;
+        invariant(cell[n] & HOMOG, 'a coarse leaf with content is homogeneous');
+        const x0 = (n % cw) * s;
+        const y0 = ((n / cw) | 0) * s;
+        const tl = w.vertexAt(x0, y0, 2);
+        const tr = w.vertexAt(x0 + s, y0, 3);
+        const br = w.vertexAt(x0 + s, y0 + s, 0);
+        const bl = w.vertexAt(x0, y0 + s, 1);
+        const sides = this.finerSides(l, n);
+        if (sides === 0) {
+          const z = w.vIz;
+          if (Math.abs(z[tl] - z[br]) <= Math.abs(z[tr] - z[bl])) {
+            w.tri(tl, bl, br);
+            w.tri(tl, br, tr);
+          } else {
+            w.tri(tl, bl, tr);
+            w.tri(bl, br, tr);
+          }
+        } else {
+          // Fan around the centre over the boundary loop TL, [ML], BL, [MB], BR, [MR], TR, [MT].
+          const c = w.vertexAt(x0 + h, y0 + h, 0);
+          let prev = tl;
+          if (sides & 8) {
+            const m = w.vertexAt(x0, y0 + h, 1);
+            w.tri(c, prev, m);
+            prev = m;
+          }
+          w.tri(c, prev, bl);
+          prev = bl;
+          if (sides & 4) {
+            const m = w.vertexAt(x0 + h, y0 + s, 0);
+            w.tri(c, prev, m);
+            prev = m;
+          }
+          w.tri(c, prev, br);
+          prev = br;
+          if (sides & 2) {
+            const m = w.vertexAt(x0 + s, y0 + h, 0);
+            w.tri(c, prev, m);
+            prev = m;
+          }
+          w.tri(c, prev, tr);
+          prev = tr;
+          if (sides & 1) {
+            const m = w.vertexAt(x0 + h, y0, 2);
+            w.tri(c, prev, m);
+            prev = m;
+          }
+          w.tri(c, prev, tl);
+        }
+        if (w.nV > maxV) return false;
+      }
+    }
+    // 1-px leaves: the pixels of split level-1 nodes (all pixels when the roots are pixels).
+    if (L === 0) {
+      for (let y = 0; y < g.h; y++) {
+        for (let x = 0; x < g.w; x++) {
+          this.emitPixel(w, x, y);
+          if (w.nV > maxV) return false;
+        }
+      }
+      return true;
+    }
+    const cw = this.cw[1];
+    const ch = this.ch[1];
+    const split = this.split[1];
+    for (let cy = 0; cy < ch; cy++) {
+      for (let cx = 0; cx < cw; cx++) {
+        if (split[cy * cw + cx] !== 1) continue;
+        const x = 2 * cx;
+        const y = 2 * cy;
+        this.emitPixel(w, x, y);
+        if (x + 1 < g.w) this.emitPixel(w, x + 1, y);
+        if (y + 1 < g.h) {
+          this.emitPixel(w, x, y + 1);
+          if (x + 1 < g.w) this.emitPixel(w, x + 1, y + 1);
+        }
+        if (w.nV > maxV) return false;
+      }
+    }
+    return true;
+  }
+
+  /** A 1-px quad: two triangles, each dropped when its corner depths' ratio exceeds J. */
+  private emitPixel(w: MeshWriter, x: number, y: number): void {
+    const { g, J, probe } = this;
+    const k = y * g.w + x;
+    const z = g.depth[k];
+    if (!(g.alpha[k] !== 0 && z > 0 && z < Infinity)) return;
+    const ma = probe.at(x, y);
+    const a = probe.iz(2);
+    const mb = probe.at(x + 1, y);
+    const b = probe.iz(3);
+    const mc = probe.at(x + 1, y + 1);
+    const c = probe.iz(0);
+    const md = probe.at(x, y + 1);
+    const d = probe.iz(1);
+    // Diagonal TL–BR: (TL, BL, BR) + (TL, BR, TR); diagonal TR–BL: (TL, BL, TR) + (BL, BR, TR).
+    // Keep the diagonal that keeps more triangles, else the one whose inverse depths agree best.
+    const p1 = okRatio(a, d, c, J);
+    const p2 = okRatio(a, c, b, J);
+    const q1 = okRatio(a, d, b, J);
+    const q2 = okRatio(d, c, b, J);
+    const kp = +p1 + +p2;
+    const kq = +q1 + +q2;
+    if (kp === 0 && kq === 0) return;
+    const useP = kp > kq || (kp === kq && Math.abs(a - c) <= Math.abs(b - d));
+    // Create only the corners of kept triangles (no unreferenced vertices).
+    const tl = !useP && !q1 ? -1 : w.vertex(x, y, REP[ma * 4 + 2], a);
+    const tr = useP && !p2 ? -1 : w.vertex(x + 1, y, REP[mb * 4 + 3], b);
+    const br = !useP && !q2 ? -1 : w.vertex(x + 1, y + 1, REP[mc * 4], c);
+    const bl = useP && !p1 ? -1 : w.vertex(x, y + 1, REP[md * 4 + 1], d);
+    if (useP) {
+      if (p1) w.tri(tl, bl, br);
+      if (p2) w.tri(tl, br, tr);
+    } else {
+      if (q1) w.tri(tl, bl, tr);
+      if (q2) w.tri(bl, br, tr);
+    }
+  }
+}
+
+function checkOption(name: string, v: number | undefined, dflt: number, ok: (v: number) => boolean, want: string): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !ok(v)) {
+    throw new DioramaError('INVALID_OPTION', `mesh option ${name}: expected ${want}, found ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Like {@link buildLayerMesh}, also reporting the grid step and tolerance scale the budget required.
+ * @param crop the layer's crop: bbox in full-image pixels, depth (metres, 0 = empty) and alpha (0 = empty)
+ * @param intrinsics pinhole intrinsics in full-image pixels
+ * @param options see {@link MeshOptions}
+ * @returns the mesh, `gridStep` (1 unless the budget forced a coarser grid) and `toleranceScale`
+ */
+export function buildLayerMeshDetailed(crop: MeshCrop, intrinsics: Intrinsics, options: MeshOptions = {}): LayerMeshResult {
+  const { signal } = options;
+  throwIfAborted(signal);
+  const maxV = checkOption('maxVertices', options.maxVertices, MESH_DEFAULTS.maxVertices, (v) => Number.isInteger(v) && v >= 4, 'an integer ≥ 4');
+  const J = checkOption('jumpRatio', options.jumpRatio, MESH_DEFAULTS.jumpRatio, (v) => v > 1, 'a number > 1 (Infinity: never tear)');
+  const depthTol = checkOption('depthTolerance', options.depthTolerance, MESH_DEFAULTS.depthTolerance, (v) => v > 0 && v < Infinity, 'a finite number > 0');
+  const texTol = checkOption('textureTolerance', options.textureTolerance, MESH_DEFAULTS.textureTolerance, (v) => v > 0 && v < Infinity, 'a finite number > 0');
+  const maxCell = checkOption('maxCellSize', options.maxCellSize, MESH_DEFAULTS.maxCellSize, (v) => Number.isInteger(v) && v >= 1 && v <= 1 << 16 && (v & (v - 1)) === 0, 'a power of two in [1, 65536]');
+
+  const { width, height, bbox, depth, alpha } = crop;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
+    throw new DioramaError('SIZE_MISMATCH', `mesh crop: expected non-negative integer width/height, found ${width}×${height}`);
+  }
+  if (bbox.width !== width || bbox.height !== height) {
+    throw new DioramaError('SIZE_MISMATCH', `mesh crop: bbox is ${bbox.width}×${bbox.height} but the crop is ${width}×${height}`);
+  }
+  if (!Number.isFinite(bbox.x) || !Number.isFinite(bbox.y)) {
+    throw new DioramaError('SIZE_MISMATCH', `mesh crop: expected a finite bbox origin, found (${bbox.x}, ${bbox.y})`);
+  }
+  if (depth.length !== width * height || alpha.length !== width * height) {
+    throw new DioramaError(
+      'SIZE_MISMATCH',
+      `mesh crop ${width}×${height}: expected depth and alpha of ${width * height} values, found ${depth.length} and ${alpha.length}`,
+    );
+  }
+  const { fx, fy, cx, cy } = intrinsics;
+  if (![fx, fy, cx, cy].every(Number.isFinite) || !(fx > 0) || !(fy > 0)) {
+    throw new DioramaError('INVALID_INTRINSICS', `mesh: expected finite intrinsics with fx, fy > 0, found fx=${fx} fy=${fy} cx=${cx} cy=${cy}`);
+  }
+
+  const empty = (): LayerMeshResult => ({
+    mesh: { positions: new Float32Array(0), uvs: new Float32Array(0), indices: new Uint32Array(0), pixels: new Float32Array(0) },
+    gridStep: 1,
+    toleranceScale: 1,
+  });
+  if (width === 0 || height === 0) return empty();
+  if (4 * (width + 1) * (height + 1) > 0x7fffffff) {
+    throw new DioramaError('IMAGE_TOO_LARGE', `mesh crop: expected at most 2^29 pixel corners, found ${width}×${height} pixels`);
+  }
+
+  const scratch = SCRATCH.busy ? new Scratch() : SCRATCH;
+  scratch.busy = true;
+  try {
+    return meshGrids(crop, intrinsics, J, depthTol, texTol, maxCell, maxV, scratch, signal);
+  } finally {
+    scratch.busy = false;
+  }
+}
+
+function meshGrids(
+  crop: MeshCrop,
+  intrinsics: Intrinsics,
+  J: number,
+  depthTol: number,
+  texTol: number,
+  maxCell: number,
+  maxV: number,
+  scratch: Scratch,
+  signal: AbortSignal | undefined,
+): LayerMeshResult {
+  // An empty crop needs no special case: no node has content, nothing is emitted.
+  let grid: Grid = { w: crop.width, h: crop.height, step: 1, depth: crop.depth, alpha: crop.alpha };
+  for (;;) {
+    throwIfAborted(signal);
+    const probe = new CornerProbe(grid, J);
+    const tree = new Quadtree(grid, J, depthTol, texTol, probe, maxCell, scratch, signal);
+    const writer = new MeshWriter(grid, crop, intrinsics, probe, scratch);
+    // Tolerance scales 1, 2, 4, … while they can still remove splits, then mandatory splits only.
+    for (let F = 1; ; F *= 2) {
+      throwIfAborted(signal);
+      // CRIT_CAP: optional criticalities are capped there, mandatory ones are Infinity.
+      if (F > 1) tree.resolvePending();
+      const scale = F > 1 && F >= tree.maxCrit ? CRIT_CAP : F;
+      const ok = tree.attempt(scale, writer, maxV);
+      writer.release();
+      if (ok) return { mesh: writer.result(), gridStep: grid.step, toleranceScale: scale === CRIT_CAP ? Infinity : scale };
+      if (scale === CRIT_CAP) break;
+    }
+    invariant(grid.w > 1 || grid.h > 1, 'a 1-cell grid fits any budget ≥ 4 vertices');
+    grid = coarsen(grid);
+  }
+}
+
+/**
+ * Builds the camera-space triangle mesh of one layer (see the module comment for the design).
+ *
+ * Vertices lie on pixel corners of the crop: corner (i, j) is unprojected from the full-image point
+ * (u, v) = (bbox.x + i, bbox.y + j) with the depth Z of its side of any jump, P = Z·K⁻¹[u, v, 1] in the
+ * x-right / y-up / z-forward frame, i.e. ((u − cx)·Z/fx, −(v − cy)·Z/fy, Z); UV = (i/W, j/H); `pixels`
+ * records (u, v). Triangles are counter-clockwise seen from the camera (x right, y up), 32-bit indexed;
+ * none covers only empty pixels, none spans a depth ratio above `jumpRatio`, shared edges share vertices.
+ *
+ * @param crop the layer's crop (bbox in full-image pixels, depth in metres with 0 = empty, alpha 0..255)
+ * @param intrinsics pinhole intrinsics in full-image pixels
+ * @param options budget, jump threshold, tolerances, abort signal (see {@link MeshOptions})
+ * @returns the mesh; zero-length arrays when the crop has no content
+ * @throws DioramaError SIZE_MISMATCH (array sizes vs width·height, bbox vs crop size), INVALID_INTRINSICS,
+ *   INVALID_OPTION, ABORTED
+ */
+export function buildLayerMesh(crop: MeshCrop, intrinsics: Intrinsics, options?: MeshOptions): LayerMesh {
+  return buildLayerMeshDetailed(crop, intrinsics, options).mesh;
+}

@@ -1,0 +1,342 @@
+/**
+ * Boundary snapping: re-deciding mask labels near mask boundaries from the evidence in the depth map and
+ * the photo, before harmonization (Stage 1). A segmenter's silhouettes are accurate to a pixel or two;
+ * the depth edges we want to snap must land on the real silhouette, not on the segmenter's guess.
+ *
+ * Evidence per band pixel p (within `radius` px of a boundary). The two labels whose interiors (pixels
+ * farther than `radius` from any boundary) are nearest to p are its candidates; each carries the inverse
+ * depth z_l and colour I_l of its nearest interior pixel, propagated through the band breadth-first. Then
+ *
+ *   cost(p, l) = |log(z̄_p / z_l)| / depthScale + ‖Ī_p − I_l‖₁ / (3·colorScale)
+ *
+ * on 3×3-averaged inverse depth z̄ and colour Ī. A blurred depth edge crosses the geometric midpoint of its
+ * two sides exactly at the true edge, and silhouettes are colour edges, so both costs favour the true side.
+ *
+ * Two ways to decide:
+ * - per pixel (`snapLabels`): the cheaper candidate wins, with a bonus for the segmenter's label;
+ * - coherent (`snapLabelsCoherent`): segmenter errors are spatially coherent (a stretch of silhouette is off
+ *   by the same pixel or two), so we vote for one shift s ∈ [−S, S]² per tile of `tile` px: the shifted
+ *   label map L_s(p) = L(p + s) costs Σ_p cost(p, L_s(p)) over the band pixels of the 3×3 tiles around,
+ *   plus a penalty per px² of shift; each tile takes its cheapest shift. Per-pixel noise averages out over
+ *   hundreds of pixels, which a per-pixel decision cannot do.
+ */
+import { throwIfAborted } from '../core/errors';
+import type { RGBAImage } from '../core/types';
+import { bandDistance, labelBoundary } from './labels';
+
+export interface SnapOptions {
+  /** Band half-width (px, chessboard) around boundaries where labels are re-decided. */
+  radius: number;
+  /** Scale of the inverse-depth disagreement (relative). Default 0.03. */
+  depthScale?: number;
+  /**
+   * Compare depths linearly (|D_p − D_l| / D_p, default) or in log space (|log(z_p / z_l)|). A depth map
+   * whose edges were blurred in depth crosses the ARITHMETIC midpoint of its two sides at the true edge;
+   * the log comparison puts the decision at the geometric midpoint, biased towards the far side.
+   */
+  linearDepth?: boolean;
+  /** Scale of the colour disagreement (0..255, mean abs over RGB). Default 12. */
+  colorScale?: number;
+  /** Per-pixel mode: cost bonus of the segmenter's own label. Default 0.5. */
+  stayBonus?: number;
+  /**
+   * Per-pixel mode: decide by the smallest expected relative depth error instead of the smallest cost.
+   * Costs become probabilities p_l ∝ exp(−cost_l / temperature); the label chosen minimises
+   * Σ_m p_m |D_l − D_m| / D_m. Since a far depth on a near pixel costs D_far/D_near times more than the
+   * reverse, ambiguous pixels go to the nearer side. 0 disables. Default 1.
+   */
+  riskTemperature?: number;
+}
+
+/** Candidate labels and costs of every pixel in the band (lab2 = -2 where there is only one). */
+export interface SnapCandidates {
+  radius: number;
+  dist: Uint8Array;
+  lab1: Int32Array;
+  cost1: Float32Array;
+  /** Inverse depth of candidate 1's source (0 = unknown). */
+  z1: Float32Array;
+  lab2: Int32Array;
+  cost2: Float32Array;
+  z2: Float32Array;
+}
+
+/** Computes the candidates and their costs (see the module comment). */
+export function snapCandidates(
+  labels: Int32Array,
+  image: RGBAImage | undefined,
+  inverseDepth: Float32Array,
+  known: Uint8Array,
+  W: number,
+  H: number,
+  options: SnapOptions,
+): SnapCandidates {
+  const N = W * H;
+  const R = Math.max(1, Math.round(options.radius));
+  const depthScale = options.depthScale ?? 0.03;
+  const colorScale = options.colorScale ?? 12;
+  const dist = bandDistance(labelBoundary(labels, W, H), W, H, R);
+  // Band bounding rows: everything below works there only.
+  let yMin = H;
+  let yMax = -1;
+  for (let i = 0; i < N; i++) {
+    if (dist[i]! <= R) {
+      const y = (i / W) | 0;
+      if (y < yMin) yMin = y;
+      if (y > yMax) yMax = y;
+    }
+  }
+  const lab1 = new Int32Array(N).fill(-2);
+  const lab2 = new Int32Array(N).fill(-2);
+  const cost1 = new Float32Array(N);
+  const cost2 = new Float32Array(N);
+  const z1 = new Float32Array(N);
+  const z2 = new Float32Array(N);
+  if (yMax < 0) return { radius: R, dist, lab1, cost1, z1, lab2, cost2, z2 };
+  const src1 = new Int32Array(N).fill(-1);
+  const src2 = new Int32Array(N).fill(-1);
+  const cap = 2 * N + 8;
+  const qPix = new Int32Array(Math.min(cap, 4 * (yMax - yMin + 3) * W + 8));
+  const qLab = new Int32Array(qPix.length);
+  const qSrc = new Int32Array(qPix.length);
+  let head = 0;
+  let tail = 0;
+  const y0 = Math.max(0, yMin - 1);
+  const y1 = Math.min(H - 1, yMax + 1);
+  for (let y = y0; y <= y1; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      if (dist[i]! <= R) continue;
+      const touches = (x > 0 && dist[i - 1]! <= R) || (x + 1 < W && dist[i + 1]! <= R) || (i >= W && dist[i - W]! <= R) || (i + W < N && dist[i + W]! <= R);
+      if (!touches || tail >= qPix.length) continue;
+      qPix[tail] = i;
+      qLab[tail] = labels[i]!;
+      qSrc[tail] = known[i] ? i : -1;
+      tail++;
+    }
+  }
+  const offer = (j: number, l: number, s: number): void => {
+    if (dist[j]! > R || lab1[j] === l || lab2[j] === l) return;
+    if (lab1[j] === -2) {
+      lab1[j] = l;
+      src1[j] = s;
+    } else if (lab2[j] === -2) {
+      lab2[j] = l;
+      src2[j] = s;
+    } else return;
+    if (tail >= qPix.length) return;
+    qPix[tail] = j;
+    qLab[tail] = l;
+    qSrc[tail] = s;
+    tail++;
+  };
+  while (head < tail) {
+    const i = qPix[head]!;
+    const l = qLab[head]!;
+    const s = qSrc[head]!;
+    head++;
+    const x = i % W;
+    if (x > 0) offer(i - 1, l, s);
+    if (x + 1 < W) offer(i + 1, l, s);
+    if (i >= W) offer(i - W, l, s);
+    if (i + W < N) offer(i + W, l, s);
+  }
+  // Smoothed evidence, computed only where needed (band pixels and their sources).
+  const linear = options.linearDepth ?? true;
+  // 3×3 mean of depth (linear mode) or inverse depth, returned as inverse depth.
+  const zAt = (p: number): number => {
+    const x = p % W;
+    const y = (p - x) / W;
+    let s = 0;
+    let n = 0;
+    for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
+      for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
+        const j = yy * W + xx;
+        if (known[j]) {
+          s += linear ? 1 / inverseDepth[j]! : inverseDepth[j]!;
+          n++;
+        }
+      }
+    }
+    return n ? (linear ? n / s : s / n) : 0;
+  };
+  const img = image?.data;
+  const colAt = (p: number, out: Float32Array): void => {
+    const x = p % W;
+    const y = (p - x) / W;
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    let n = 0;
+    for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
+      for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
+        const j = (yy * W + xx) * 4;
+        r += img![j]!;
+        g += img![j + 1]!;
+        b += img![j + 2]!;
+        n++;
+      }
+    }
+    out[0] = r / n;
+    out[1] = g / n;
+    out[2] = b / n;
+  };
+  const cp = new Float32Array(3);
+  const cs = new Float32Array(3);
+  const invDS = 1 / depthScale;
+  const invCS = 1 / (3 * colorScale);
+  for (let y = yMin; y <= yMax; y++) {
+    for (let x = 0; x < W; x++) {
+      const p = y * W + x;
+      if (dist[p]! > R || lab1[p] === -2) continue;
+      const zp = known[p] ? zAt(p) : 0;
+      if (img) colAt(p, cp);
+      for (let k = 0; k < 2; k++) {
+        const l = k === 0 ? lab1[p]! : lab2[p]!;
+        if (l === -2) break;
+        const s = k === 0 ? src1[p]! : src2[p]!;
+        let c = 0;
+        if (s >= 0) {
+          const zs = zAt(s);
+          if (k === 0) z1[p] = zs;
+          else z2[p] = zs;
+          if (zp > 0 && zs > 0) c += (linear ? Math.abs(zp / zs - 1) : Math.abs(Math.log(zp / zs))) * invDS;
+          if (img) {
+            colAt(s, cs);
+            c += (Math.abs(cp[0]! - cs[0]!) + Math.abs(cp[1]! - cs[1]!) + Math.abs(cp[2]! - cs[2]!)) * invCS;
+          }
+        }
+        if (k === 0) cost1[p] = c;
+        else cost2[p] = c;
+      }
+    }
+  }
+  return { radius: R, dist, lab1, cost1, z1, lab2, cost2, z2 };
+}
+
+/** Per-pixel snapping: each band pixel takes its cheaper candidate (segmenter's label gets `stayBonus`). */
+export function snapLabels(
+  labels: Int32Array,
+  image: RGBAImage | undefined,
+  inverseDepth: Float32Array,
+  known: Uint8Array,
+  W: number,
+  H: number,
+  options: SnapOptions,
+  signal?: AbortSignal,
+): Int32Array {
+  const cand = snapCandidates(labels, image, inverseDepth, known, W, H, options);
+  throwIfAborted(signal);
+  const stay = options.stayBonus ?? 0.5;
+  const temp = options.riskTemperature ?? 1;
+  const out = labels.slice();
+  const { dist, lab1, lab2, cost1, cost2, z1, z2, radius: R } = cand;
+  for (let p = 0; p < out.length; p++) {
+    if (dist[p]! > R || lab2[p] === -2) continue;
+    const c1 = cost1[p]! - (lab1[p] === labels[p] ? stay : 0);
+    const c2 = cost2[p]! - (lab2[p] === labels[p] ? stay : 0);
+    if (temp > 0 && z1[p]! > 0 && z2[p]! > 0) {
+      // p1 / p2 = exp((c2 − c1) / T); risk(l1) = p2·|D1 − D2|/D2, risk(l2) = p1·|D1 − D2|/D1
+      // ⇒ choose l1 iff p2/D2 < p1/D1 ⇔ (c2 − c1)/T > log(z1/z2)·(−1)… with D = 1/z: p2·z2 < p1·z1.
+      const logOdds = (c2 - c1) / temp; // log(p1/p2)
+      out[p] = logOdds + Math.log(z1[p]! / z2[p]!) >= 0 ? lab1[p]! : lab2[p]!;
+    } else out[p] = c1 <= c2 ? lab1[p]! : lab2[p]!;
+  }
+  return out;
+}
+
+export interface CoherentSnapOptions extends SnapOptions {
+  /** Largest shift per axis (px). Default 2. */
+  maxShift?: number;
+  /** Tile size (px) of the shift field. Default 8. */
+  tile?: number;
+  /** Penalty per px² of shift, per band pixel voting. Default 0.05. */
+  shiftPenalty?: number;
+}
+
+/** Coherent snapping by tile-wise shift votes (see the module comment). */
+export function snapLabelsCoherent(
+  labels: Int32Array,
+  image: RGBAImage | undefined,
+  inverseDepth: Float32Array,
+  known: Uint8Array,
+  W: number,
+  H: number,
+  options: CoherentSnapOptions,
+  signal?: AbortSignal,
+): Int32Array {
+  const S = Math.max(0, Math.round(options.maxShift ?? 2));
+  const T = Math.max(2, Math.round(options.tile ?? 8));
+  const pen = options.shiftPenalty ?? 0.05;
+  // Candidates must reach S px beyond the boundary so that every shifted label is scored.
+  const R = Math.max(Math.round(options.radius), S);
+  const cand = snapCandidates(labels, image, inverseDepth, known, W, H, { ...options, radius: R });
+  throwIfAborted(signal);
+  const { dist, lab1, lab2, cost1, cost2 } = cand;
+  const tw = Math.ceil(W / T);
+  const th = Math.ceil(H / T);
+  const K = (2 * S + 1) * (2 * S + 1);
+  const votes = new Float32Array(tw * th * K);
+  const counts = new Float32Array(tw * th);
+  const N = W * H;
+  for (let p = 0; p < N; p++) {
+    if (dist[p]! > R || lab2[p] === -2) continue;
+    const x = p % W;
+    const y = (p - x) / W;
+    const t = ((y / T) | 0) * tw + ((x / T) | 0);
+    counts[t]++;
+    const l1 = lab1[p]!;
+    const l2 = lab2[p]!;
+    const c1 = cost1[p]!;
+    const c2 = cost2[p]!;
+    const worst = Math.max(c1, c2) + 1;
+    let k = 0;
+    const base = t * K;
+    for (let dy = -S; dy <= S; dy++) {
+      const ys = Math.min(H - 1, Math.max(0, y + dy));
+      for (let dx = -S; dx <= S; dx++) {
+        const xs = Math.min(W - 1, Math.max(0, x + dx));
+        const l = labels[ys * W + xs]!;
+        votes[base + k] += l === l1 ? c1 : l === l2 ? c2 : worst;
+        k++;
+      }
+    }
+  }
+  // Each tile takes the cheapest shift over its 3×3 tile neighbourhood.
+  const bestDx = new Int8Array(tw * th);
+  const bestDy = new Int8Array(tw * th);
+  for (let ty = 0; ty < th; ty++) {
+    for (let tx = 0; tx < tw; tx++) {
+      let n = 0;
+      for (let yy = Math.max(0, ty - 1); yy <= Math.min(th - 1, ty + 1); yy++) for (let xx = Math.max(0, tx - 1); xx <= Math.min(tw - 1, tx + 1); xx++) n += counts[yy * tw + xx]!;
+      if (n === 0) continue;
+      let best = Infinity;
+      let k = 0;
+      for (let dy = -S; dy <= S; dy++) {
+        for (let dx = -S; dx <= S; dx++) {
+          let v = pen * (dx * dx + dy * dy) * n;
+          for (let yy = Math.max(0, ty - 1); yy <= Math.min(th - 1, ty + 1); yy++) {
+            for (let xx = Math.max(0, tx - 1); xx <= Math.min(tw - 1, tx + 1); xx++) v += votes[(yy * tw + xx) * K + k]!;
+          }
+          if (v < best - 1e-6) {
+            best = v;
+            bestDx[ty * tw + tx] = dx;
+            bestDy[ty * tw + tx] = dy;
+          }
+          k++;
+        }
+      }
+    }
+  }
+  const out = labels.slice();
+  for (let p = 0; p < N; p++) {
+    if (dist[p]! > S) continue;
+    const x = p % W;
+    const y = (p - x) / W;
+    const t = ((y / T) | 0) * tw + ((x / T) | 0);
+    const xs = Math.min(W - 1, Math.max(0, x + bestDx[t]!));
+    const ys = Math.min(H - 1, Math.max(0, y + bestDy[t]!));
+    out[p] = labels[ys * W + xs]!;
+  }
+  return out;
+}
