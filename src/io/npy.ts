@@ -11,8 +11,12 @@ export function decodeNPY(bytes: Uint8Array): FloatImage {
   }
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = major === 1 ? 10 : 12;
+  if (bytes.length < headerStart) throw new DioramaError('DECODE_FAILED', `NPY: expected at least ${headerStart} bytes of preamble; found ${bytes.length}`);
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (bytes.length < headerStart + headerLen) {
+    throw new DioramaError('DECODE_FAILED', `NPY: expected a ${headerLen}-byte header; found ${bytes.length - headerStart} bytes after the preamble`);
+  }
   const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLen));
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*True/.test(header);
@@ -24,8 +28,20 @@ export function decodeNPY(bytes: Uint8Array): FloatImage {
   if (dims.length !== 2 && !(dims.length < 2 && shape.length >= 2)) {
     throw new DioramaError('UNSUPPORTED_FORMAT', `NPY: expected a 2-D array (H, W); found shape (${shape.join(', ')})`);
   }
-  const H = shape.length === 2 ? shape[0]! : dims.length === 2 ? dims[0]! : 1;
-  const W = shape.length === 2 ? shape[1]! : dims.length === 2 ? dims[1]! : 1;
+  // (H, W) as is; otherwise drop unit axes. When a unit axis is part of the image itself (one row or one
+  // column, e.g. (1, 1, W) or (H, 1, 1)), drop leading unit axes first, then trailing ones, down to two.
+  let hw = shape;
+  if (shape.length > 2 && dims.length === 2) hw = dims;
+  else if (shape.length > 2) {
+    hw = shape.slice();
+    while (hw.length > 2 && hw[0] === 1) hw.shift();
+    while (hw.length > 2 && hw[hw.length - 1] === 1) hw.pop();
+  }
+  const H = hw[0]!;
+  const W = hw[1]!;
+  if (!Number.isInteger(H) || !Number.isInteger(W) || H < 1 || W < 1) {
+    throw new DioramaError('DECODE_FAILED', `NPY: expected positive integer dimensions; found shape (${shapeText.trim()})`);
+  }
   const little = descr[0] !== '>';
   const kind = descr.slice(1);
   const size: Record<string, number> = { f4: 4, f8: 8, u2: 2, i4: 4, u1: 1, i2: 2 };

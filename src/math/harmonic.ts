@@ -33,7 +33,9 @@ export interface HarmonicFillResult {
 
 /**
  * Fills `fill` pixels of `values` (W×H) harmonically from the `known` pixels. Pixels in neither set are left
- * unchanged and play no part. A fill component that touches no known pixel gets the nearest known value.
+ * unchanged and play no part. A fill component that touches no known pixel gets the value of the nearest
+ * known pixel (city-block distance) inside the working rectangle, i.e. the bounding box of all fill pixels
+ * grown by one pixel; only when that rectangle holds no known pixel at all is the whole image searched.
  * Returns a new array.
  */
 export function harmonicFill(

@@ -79,10 +79,10 @@ function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
 
 /**
  * For every pixel with `known[i] == 0`, copies `values` from the nearest known pixel (4-neighbour BFS order,
- * i.e. city-block distance; ties resolved by scan order). Returns a new array. If nothing is known the
- * input is returned unchanged (copied).
+ * i.e. city-block distance; ties resolved by scan order). With `within`, values travel only between
+ * 4-neighbours of equal label. Returns a new array. If nothing is known the input is returned (copied).
  */
-export function fillNearest<T extends Float32Array | Int32Array>(values: T, known: Uint8Array, W: number, H: number): T {
+export function fillNearest<T extends Float32Array | Int32Array>(values: T, known: Uint8Array, W: number, H: number, within?: Int32Array): T {
   const out = values.slice() as T;
   const N = W * H;
   const queue = new Int32Array(N);
@@ -100,6 +100,15 @@ export function fillNearest<T extends Float32Array | Int32Array>(values: T, know
     const i = queue[head++]!;
     const x = i % W;
     const v = out[i]!;
+    if (within) {
+      // Propagate only between pixels of the same label; unreachable pixels keep their values.
+      const l = within[i]!;
+      if (x > 0 && !seen[i - 1] && within[i - 1] === l) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
+      if (x + 1 < W && !seen[i + 1] && within[i + 1] === l) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
+      if (i >= W && !seen[i - W] && within[i - W] === l) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
+      if (i + W < N && !seen[i + W] && within[i + W] === l) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
+      continue;
+    }
     if (x > 0 && !seen[i - 1]) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
     if (x + 1 < W && !seen[i + 1]) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
     if (i >= W && !seen[i - W]) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }

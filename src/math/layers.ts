@@ -311,7 +311,14 @@ export function assignLayers(
         continue;
       }
       const mid = vals[vals.length >> 1]!;
-      const cut = mid > vals[0]! ? mid : vals[(vals.length >> 1) + 1]!;
+      // The cut must lie in (min, max] so that both slabs own pixels: when more than half the values equal
+      // the minimum, cut at the first larger value instead.
+      let cut = mid;
+      if (!(cut > vals[0]!)) {
+        let k = vals.length >> 1;
+        while (vals[k]! <= vals[0]!) k++;
+        cut = vals[k]!;
+      }
       const a: Group = { masks: [m], lo: vals[0]!, hi: cut, slab: [lo0, cut] };
       const b: Group = { masks: [m], lo: cut, hi: vals[vals.length - 1]!, slab: [cut, hi0] };
       groups.splice(wi, 1, a, b);

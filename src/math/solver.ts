@@ -128,39 +128,79 @@ export function solveGridPCG(sys: GridSystem, x0: Float32Array, options: SolveOp
   const denom = bNorm > 0 ? bNorm : 1;
   let residual = Math.sqrt(Math.max(rz, 0) / denom);
   let it = 0;
+  // Each iteration is two passes over memory (kernels below): the first applies the pending direction update
+  // p = z + βp one row ahead of the stencil q = A p and accumulates pᵀq; the second updates x, r, z and
+  // accumulates rᵀz. Fixed and inactive pixels need no branch: invD = diag = 0 there keeps z, p and their
+  // contribution to q at zero (r may drift there but is never read through z).
+  let beta = 0;
   while (residual > tol && it < maxIt) {
     if (it % abortEvery === 0) throwIfAborted(signal);
-    // q = A p (p is zero at fixed and inactive pixels).
-    let pq = 0;
-    for (let k = W; k < W + N; k++) {
-      const pk = p[k]!;
-      const v = diag[k]! * pk - wx[k]! * p[k + 1]! - wx[k - 1]! * p[k - 1]! - wy[k]! * p[k + W]! - wy[k - W]! * p[k - W]!;
-      q[k] = v;
-      pq += pk * v;
-    }
+    const pq = directionAndStencil(p, z, q, diag, wx, wy, W, H, beta, it > 0);
     if (!(pq > 0)) {
       if (pq === 0 || Number.isNaN(pq)) break;
       throw new DioramaError('SOLVER_FAILED', `solver: the system is not positive definite (pᵀAp = ${pq})`);
     }
     const alpha = rz / pq;
-    let rzNew = 0;
-    for (let k = W; k < W + N; k++) {
-      const id = invD[k]!;
-      if (id === 0) continue;
-      x[k] = x[k]! + alpha * p[k]!;
-      const rk = r[k]! - alpha * q[k]!;
-      r[k] = rk;
-      const zk = rk * id;
-      z[k] = zk;
-      rzNew += rk * zk;
-    }
-    const beta = rzNew / rz;
+    const rzNew = updateSolution(x, p, r, q, z, invD, alpha, W, W + N);
+    beta = rzNew / rz;
     rz = rzNew;
-    for (let k = W; k < W + N; k++) p[k] = z[k]! + beta * p[k]!;
     it++;
     residual = Math.sqrt(Math.max(rz, 0) / denom);
   }
   return { x: x.slice(W, W + N), iterations: it, residual, converged: residual <= tol };
+}
+
+/** p = z + βp (when `update`), then q = A p over the padded grid; returns pᵀq. */
+function directionAndStencil(
+  p: Float32Array,
+  z: Float32Array,
+  q: Float32Array,
+  diag: Float32Array,
+  wx: Float32Array,
+  wy: Float32Array,
+  W: number,
+  H: number,
+  beta: number,
+  update: boolean,
+): number {
+  if (update) for (let k = W; k < 2 * W; k++) p[k] = z[k]! + beta * p[k]!;
+  let pq = 0;
+  for (let y = 0; y < H; y++) {
+    const start = W + y * W;
+    const end = start + W;
+    if (update && y + 1 < H) for (let k = end; k < end + W; k++) p[k] = z[k]! + beta * p[k]!;
+    for (let k = start; k < end; k++) {
+      const pk = p[k]!;
+      const v = diag[k]! * pk - wx[k]! * p[k + 1]! - wx[k - 1]! * p[k - 1]! - wy[k]! * p[k + W]! - wy[k - W]! * p[k - W]!;
+      q[k] = v;
+      pq += pk * v;
+    }
+  }
+  return pq;
+}
+
+/** x += αp, r −= αq, z = M⁻¹r over [start, end); returns rᵀz. */
+function updateSolution(
+  x: Float32Array,
+  p: Float32Array,
+  r: Float32Array,
+  q: Float32Array,
+  z: Float32Array,
+  invD: Float32Array,
+  alpha: number,
+  start: number,
+  end: number,
+): number {
+  let rz = 0;
+  for (let k = start; k < end; k++) {
+    x[k] = x[k]! + alpha * p[k]!;
+    const rk = r[k]! - alpha * q[k]!;
+    r[k] = rk;
+    const zk = rk * invD[k]!;
+    z[k] = zk;
+    rz += rk * zk;
+  }
+  return rz;
 }
 
 /**

@@ -31,26 +31,30 @@
  * ∇I(q) likewise over q's neighbours that were known when q became known. The 0.01 floor keeps a pixel
  * whose known neighbours lie exactly across the normal from getting no weight at all.
  *
- * Choices beyond the paper, each measured with `npm run eval:inpaint` on the 16 photos of the shared
- * data set (mean PSNR inside disocclusion bands; see scripts/eval-inpaint.ts for the protocol):
+ * Choices beyond the paper, measured with `npm run eval:inpaint` on the 16 photos of the shared data set
+ * (mean PSNR inside disocclusion bands; protocol in scripts/eval-inpaint.ts):
  * - The first-order term is clamped per neighbour to ±C = 32 grey levels (CLAMP). Unclamped, the
- *   gradient across a strong edge extrapolated over up to ε pixels overshoots (12.60 dB, barely above
- *   the zeroth-order average, 12.58 dB, which is what OpenCV's INPAINT_TELEA effectively computes);
- *   clamped at 32: 13.3 dB (16: 13.1, 48: 13.2).
+ *   gradient across a strong edge, extrapolated over up to ε pixels, overshoots: 12.60 dB, barely above
+ *   the zeroth-order average (12.58 dB, close to what OpenCV's INPAINT_TELEA computes: its gradient term
+ *   is normalised to at most ±√2 grey levels); clamped at 16: 13.1, at 32: 13.3, at 48: 13.2 dB.
+ *   These photos also chose C, so as a check on 18 other images (the stereo left views and RGB-D
+ *   frames of the shared data) the same settings give 13.67 dB against OpenCV Telea's 13.41 dB.
  * - Order: the paper paints a pixel when it enters the band. Here T is computed first, then pixels are
  *   painted by level ℓ = ⌊T / LEVEL⌋ with LEVEL = ½ px, in raster order within a level, each seeing the
  *   original pixels and the pixels of lower levels. With LEVEL ≤ 1/√2 every hole pixel has a 4-neighbour
  *   in a lower level (the eikonal update puts T at least 1/√2 above its smaller upwind value), so no
- *   average is ever empty. Compared with strict marching order this scored the same or better (13.31 dB
- *   against 13.30 dB; paint-on-band-entry 0.16 dB worse), makes the result independent of queue tie
- *   breaking, and visits memory row by row.
+ *   average is ever empty. This scored as well as painting each pixel when frozen in strict marching
+ *   order (13.31 against 13.30 dB; painting on band entry, as the paper does, was 0.16 dB worse in the
+ *   zeroth-order variant), makes the result independent of queue tie breaking, and reads memory row by row.
  * - Because only levels matter, the march uses an O(1) bucketed ("untidy") priority queue with buckets
  *   of 1/16 px instead of a binary heap (Yatziv et al. 2006); the quantisation is far below LEVEL.
- * - Dropping the outside extension of T (all known pixels at T = 0) cost 0.16 dB; dropping lev 0.12 dB.
+ * - Dropping the outside extension of T (all known pixels at T = 0) cost 0.16 dB; dropping lev cost
+ *   0.12 dB (zeroth-order variant).
  *
  * Memory: the output copy, plus 17 bytes per pixel of the working window (the hole's bounding box grown
- * by ε + 1: T, state, colour gradients) and about 16 bytes per hole pixel, allocated per call. Time: about (number of hole pixels) ×
- * (pixels in the disk, 80 for ε = 5) weight evaluations; see bench/inpaint.bench.ts.
+ * by ε + 1: T, state, colour gradients) and about 16 bytes per hole pixel, allocated per call.
+ * Time: about (hole pixels) × (pixels in the disk: 80 for ε = 5) weight evaluations, plus two marches
+ * with O(1) queue operations; see bench/inpaint.bench.ts.
  */
 import { DioramaError, throwIfAborted } from '../core/errors';
 import type { Rect, RGBAImage } from '../core/types';
@@ -202,7 +206,13 @@ class IntList {
 }
 
 /** Appends the image indices of the non-zero bytes of hole[a, b) to `out`, skipping zero words. */
-function collectHoles(hole: Uint8Array | Uint8ClampedArray, words: Uint32Array | null, a: number, b: number, out: IntList): void {
+function collectHoles(
+  hole: Uint8Array | Uint8ClampedArray,
+  words: Uint32Array | null,
+  a: number,
+  b: number,
+  out: IntList,
+): void {
   let i = a;
   if (words) {
     for (; i < b && (i & 3) !== 0; i++) if (hole[i] !== 0) out.push(i);
@@ -310,7 +320,9 @@ function march(
     if (state[i] === KNOWN) continue;
     if (T[i] > outLimit) break;
     state[i] = KNOWN;
-    if ((++steps & 0xffff) === 0) throwIfAborted(signal);
+    // Polled from the first step on: a path first taken after the JIT has compiled the loop costs a
+    // deoptimisation, which on a first call is slower than the poll.
+    if ((steps++ & 0xffff) === 0) throwIfAborted(signal);
     for (let k = 0; k < 4; k++) {
       const n = k === 0 ? i - 1 : k === 1 ? i + 1 : k === 2 ? i - pw : i + pw;
       const s = state[n];
@@ -349,7 +361,7 @@ function march(
     state[i] = KNOWN;
     const ti = T[i];
     if (ti > maxT) maxT = ti;
-    if ((++count & 0xffff) === 0) throwIfAborted(signal);
+    if ((count++ & 0xffff) === 0) throwIfAborted(signal);
     for (let k = 0; k < 4; k++) {
       const n = k === 0 ? i - 1 : k === 1 ? i + 1 : k === 2 ? i - pw : i + pw;
       const s = state[n];
@@ -432,24 +444,29 @@ function makeDisk(radius: number, pw: number, width: number): Disk {
 /**
  * Unit normal of the level set at grid cell p: finite differences of T over the 4-neighbours known
  * below threshold `thr`, central where both sides are, one-sided where one is, zero where none is.
- * Writes (nx, ny) into `out`; (0, 0) when the gradient vanishes.
+ * Writes (nx, ny) into `out` ((0, 0) when the gradient vanishes) and returns the additive term of the
+ * direction factor: DIR_FLOOR, or 1 + DIR_FLOOR when there is no normal (every direction counts).
  */
-function levelSetNormal(T: Float32Array, p: number, thr: number, pw: number, out: Float64Array): void {
+function levelSetNormal(T: Float32Array, p: number, thr: number, pw: number, out: Float64Array): number {
   const tp = T[p];
-  const l = T[p - 1] < thr;
-  const r = T[p + 1] < thr;
-  const u = T[p - pw] < thr;
-  const d = T[p + pw] < thr;
-  const gx = l ? (r ? 0.5 * (T[p + 1] - T[p - 1]) : tp - T[p - 1]) : r ? T[p + 1] - tp : 0;
-  const gy = u ? (d ? 0.5 * (T[p + pw] - T[p - pw]) : tp - T[p - pw]) : d ? T[p + pw] - tp : 0;
+  const tl = T[p - 1];
+  const tr = T[p + 1];
+  const tu = T[p - pw];
+  const td = T[p + pw];
+  const l = tl < thr;
+  const r = tr < thr;
+  const u = tu < thr;
+  const d = td < thr;
+  const gx = l && r ? 0.5 * (tr - tl) : l ? tp - tl : r ? tr - tp : 0;
+  const gy = u && d ? 0.5 * (td - tu) : u ? tp - tu : d ? td - tp : 0;
   const g = Math.sqrt(gx * gx + gy * gy);
-  if (g > 1e-6) {
-    out[0] = gx / g;
-    out[1] = gy / g;
-  } else {
-    out[0] = 0;
-    out[1] = 0;
-  }
+  // Branch-free on purpose (a rare branch first taken after the JIT compiled the caller's loop
+  // deoptimises it): vanishing is 1 for g = 0 and 0 for g ≥ 1e-6.
+  const inv = 1 / Math.max(g, 1e-6);
+  out[0] = gx * inv;
+  out[1] = gy * inv;
+  const vanishing = 1 - Math.min(1, g * 1e6);
+  return DIR_FLOOR + vanishing;
 }
 
 /**
@@ -457,7 +474,16 @@ function levelSetNormal(T: Float32Array, p: number, thr: number, pw: number, out
  * offset c) from its 4-neighbours with T < tk: central differences where both are known, one-sided where
  * one is, zero where none is. Doubled byte differences are exact in int16.
  */
-function colourGradient(G: Int16Array, data: Uint8ClampedArray, T: Float32Array, p: number, c: number, tk: number, pw: number, rowBytes: number): void {
+function colourGradient(
+  G: Int16Array,
+  data: Uint8ClampedArray,
+  T: Float32Array,
+  p: number,
+  c: number,
+  tk: number,
+  pw: number,
+  rowBytes: number,
+): void {
   const l = T[p - 1] < tk;
   const r = T[p + 1] < tk;
   const u = T[p - pw] < tk;
@@ -493,17 +519,16 @@ function paintRGB(m: March, disk: Disk, width: number, data: Uint8ClampedArray, 
     colourGradient(G, data, T, p, ((py + oy) * width + (p - py * pw + ox)) << 2, LEVEL, pw, rowBytes);
   }
   for (let n = 0; n < count; n++) {
-    if ((n & 0xfff) === 0xfff) throwIfAborted(signal);
+    if ((n & 0xfff) === 0) throwIfAborted(signal);
     const p = order[n];
     const py = (p / pw) | 0;
     const ip = (py + oy) * width + (p - py * pw + ox);
     const tp = T[p];
     const thr = Math.floor(tp * INV_LEVEL) * LEVEL; // pixels with T below this are known to p
-    levelSetNormal(T, p, thr, pw, normal);
+    // dir floor, raised to 1 + floor (every direction counts fully) where the normal vanishes.
+    const dirAdd = levelSetNormal(T, p, thr, pw, normal);
     const nx = normal[0];
     const ny = normal[1];
-    // Without a usable normal every direction counts fully (dir = 1).
-    const dirAdd = nx === 0 && ny === 0 ? 1 + DIR_FLOOR : DIR_FLOOR;
     let sr = 0;
     let sg = 0;
     let sb = 0;
@@ -542,16 +567,15 @@ function paintScalar(m: March, disk: Disk, width: number, data: Float32Array, si
   const { n: nd, grid, image, ux, uy, invDist2 } = disk;
   const normal = new Float64Array(2);
   for (let n = 0; n < count; n++) {
-    if ((n & 0xfff) === 0xfff) throwIfAborted(signal);
+    if ((n & 0xfff) === 0) throwIfAborted(signal);
     const p = order[n];
     const py = (p / pw) | 0;
     const ip = (py + oy) * width + (p - py * pw + ox);
     const tp = T[p];
     const thr = Math.floor(tp * INV_LEVEL) * LEVEL;
-    levelSetNormal(T, p, thr, pw, normal);
+    const dirAdd = levelSetNormal(T, p, thr, pw, normal);
     const nx = normal[0];
     const ny = normal[1];
-    const dirAdd = nx === 0 && ny === 0 ? 1 + DIR_FLOOR : DIR_FLOOR;
     let sv = 0;
     let sw = 0;
     for (let j = 0; j < nd; j++) {
