@@ -48,14 +48,13 @@ export async function readDepthFile(path: string): Promise<FloatImage> {
   if (ext === '.pfm') return decodePFM(u8);
   if (ext === '.npy') return decodeNPY(u8);
   if (ext === '.png') {
-    const { data, info } = await sharp(bytes).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== 1 && info.channels !== 2) {
-      throw new DioramaError('UNSUPPORTED_FORMAT', `${path}: expected a 16-bit greyscale PNG in millimetres; found ${info.channels} channels`);
+    const g = await decodeGreySamples(bytes, path);
+    if ((g.channels !== 1 && g.channels !== 2) || g.bits !== 16) {
+      throw new DioramaError('UNSUPPORTED_FORMAT', `${path}: expected a 16-bit greyscale PNG in millimetres; found ${g.bits}-bit with ${g.channels} channels`);
     }
-    const px = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-    const out = new Float32Array(info.width * info.height);
-    for (let i = 0; i < out.length; i++) out[i] = px[i * info.channels]! / 1000;
-    return { width: info.width, height: info.height, data: out };
+    const out = new Float32Array(g.width * g.height);
+    for (let i = 0; i < out.length; i++) out[i] = g.samples[i]! / 1000;
+    return { width: g.width, height: g.height, data: out };
   }
   throw new DioramaError('UNSUPPORTED_FORMAT', `${path}: depth must be .pfm, .npy or a 16-bit .png (millimetres); found '${ext || 'no extension'}'`);
 }
@@ -66,16 +65,43 @@ export async function readDepthFile(path: string): Promise<FloatImage> {
  */
 export async function readLabelFile(path: string): Promise<{ width: number; height: number; labels: Int32Array }> {
   const ext = extname(path).toLowerCase();
-  const bytes = await readFile(path);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (cause) {
+    throw new DioramaError('DECODE_FAILED', `cannot read label file '${path}'`, { cause });
+  }
   if (ext === '.npy') {
     const img = decodeNPY(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: img.width, height: img.height, labels: Int32Array.from(img.data, (v) => (v >= 0 ? Math.round(v) : -1)) };
   }
-  const { data, info } = await sharp(bytes).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
-  const px = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-  const labels = new Int32Array(info.width * info.height);
-  for (let i = 0; i < labels.length; i++) labels[i] = px[i * info.channels]! - 1;
-  return { width: info.width, height: info.height, labels };
+  const g = await decodeGreySamples(bytes, path);
+  const labels = new Int32Array(g.width * g.height);
+  for (let i = 0; i < labels.length; i++) labels[i] = g.samples[i]! - 1;
+  return { width: g.width, height: g.height, labels };
+}
+
+/**
+ * Decodes a greyscale image (8 or 16 bit) to its integer samples at their own bit depth (no rescaling of
+ * 8-bit values to 16 bits); `channels` and `bits` describe the file. sharp's failures become DECODE_FAILED.
+ */
+async function decodeGreySamples(bytes: Buffer, path: string): Promise<{ width: number; height: number; channels: number; bits: 8 | 16; samples: Uint16Array }> {
+  try {
+    const meta = await sharp(bytes).metadata();
+    const bits = meta.depth === 'ushort' ? 16 : 8;
+    // sharp's raw output is sRGB unless asked otherwise: ask for one grey band at the file's own depth.
+    const { data, info } = await sharp(bytes)
+      .toColourspace(bits === 16 ? 'grey16' : 'b-w')
+      .raw({ depth: bits === 16 ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const n = info.width * info.height;
+    const src = bits === 16 ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : data;
+    const samples = new Uint16Array(n);
+    for (let i = 0; i < n; i++) samples[i] = src[i * info.channels]!;
+    return { width: info.width, height: info.height, channels: meta.channels ?? info.channels, bits, samples };
+  } catch (cause) {
+    throw new DioramaError('DECODE_FAILED', `${path}: not a decodable image (${(cause as Error).message})`, { cause });
+  }
 }
 
 export async function writePNG(path: string, img: RGBAImage): Promise<void> {
@@ -89,7 +115,8 @@ export async function writeDepthPNG16(path: string, depth: Float32Array, width: 
     const v = depth[i]!;
     px[i] = v > 0 && Number.isFinite(v) ? Math.min(65535, Math.round(v * 1000)) : 0;
   }
-  await sharp(Buffer.from(px.buffer), { raw: { width, height, channels: 1, premultiplied: false } })
+  // sharp takes the sample depth from the typed array: a Uint16Array is 16-bit (a Buffer would be 8-bit).
+  await sharp(px, { raw: { width, height, channels: 1, premultiplied: false } })
     .toColourspace('grey16')
     .png()
     .toFile(path);

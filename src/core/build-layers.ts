@@ -55,6 +55,10 @@ export interface BuildLayersContext {
 
 export interface LayerTimings {
   inpaintMs: number;
+  /** Part of inpaintMs spent in Telea (RGB). */
+  teleaMs: number;
+  /** Part of inpaintMs spent in the harmonic depth fill. */
+  depthFillMs: number;
   meshMs: number;
 }
 
@@ -95,7 +99,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
   const feather = Math.max(0, Math.min(2, Math.round(opt.feather)));
   const layers: Layer[] = [];
   const sourceIndex: number[] = [];
-  const timings: LayerTimings = { inpaintMs: 0, meshMs: 0 };
+  const timings: LayerTimings = { inpaintMs: 0, teleaMs: 0, depthFillMs: 0, meshMs: 0 };
   const own = new Uint8Array(N);
   const support = new Uint8Array(N);
   for (let li = 0; li < L; li++) {
@@ -108,21 +112,34 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
       ownCount += o;
     }
     if (ownCount === 0) continue;
-    // Fill set: nearer pixels within the margin (all non-own pixels for the back layer).
+    // Fill set: nearer pixels within the margin (all non-own pixels for the back layer). `near` marks
+    // every pixel within the margin of the layer: Telea marches through it (farther pixels there are
+    // filled too and later dropped) and ignores everything beyond it.
     const role = new Uint8Array(N); // full-image roles for this layer, cropped below
+    const near = new Uint8Array(N);
     if (li === 0) {
-      for (let i = 0; i < N; i++) role[i] = own[i] ? 1 : 2;
+      for (let i = 0; i < N; i++) {
+        role[i] = own[i] ? 1 : 2;
+        near[i] = 1;
+      }
     } else {
       const m = margins[li]!;
       const dist = bandDistance(own, W, H, m);
       for (let i = 0; i < N; i++) {
+        if (dist[i]! > m) continue;
+        near[i] = 1;
         if (own[i]) role[i] = 1;
-        else if (pixelLayer[i]! > li && dist[i]! <= m) role[i] = 2;
+        else if (pixelLayer[i]! > li) role[i] = 2;
       }
       if (feather > 0) {
         for (let i = 0; i < N; i++) support[i] = role[i] ? 1 : 0;
         const fd = bandDistance(support, W, H, feather);
-        for (let i = 0; i < N; i++) if (!role[i] && fd[i]! <= feather && pixelLayer[i]! < li) role[i] = 3;
+        for (let i = 0; i < N; i++) {
+          if (!role[i] && fd[i]! <= feather && pixelLayer[i]! < li) {
+            role[i] = 3;
+            near[i] = 1;
+          }
+        }
       }
     }
     // Crop to the bounding box of everything with a role.
@@ -132,6 +149,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     const cropRole = new Uint8Array(n);
     const cropImg = new Uint8ClampedArray(n * 4);
     const hole = new Uint8Array(n);
+    const ignore = new Uint8Array(n);
     const cropDepth = new Float32Array(n);
     const known = new Uint8Array(n);
     const fillD = new Uint8Array(n);
@@ -151,16 +169,19 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
         if (r === 1) {
           known[j] = 1;
           cropDepth[j] = depth[i]!;
-        } else {
+        } else if (near[i]) {
           hole[j] = 1;
           holeCount++;
           if (r === 2 || r === 3) fillD[j] = 1;
-        }
+        } else ignore[j] = 1;
       }
     }
-    // RGB: Telea from the layer's own pixels over everything else in the crop (filled pixels keep the
-    // result; alpha-0 texels keep it too, so bilinear filtering at silhouettes never pulls in black).
-    const filled = holeCount > 0 ? inpaintTelea({ width: cw, height: ch, data: cropImg }, hole, { radius: opt.radius, signal }) : { width: cw, height: ch, data: cropImg };
+    // RGB: Telea from the layer's own pixels over the margin band (filled pixels keep the result; alpha-0
+    // texels in the band keep it too, so bilinear filtering at silhouettes never pulls in another layer's
+    // colours). Texels beyond the band keep the photo's colour and alpha 0; no filtered sample reaches them.
+    const tTelea = performance.now();
+    const filled = holeCount > 0 ? inpaintTelea({ width: cw, height: ch, data: cropImg }, hole, { radius: opt.radius, signal, ignore }) : { width: cw, height: ch, data: cropImg };
+    timings.teleaMs += performance.now() - tTelea;
     const rgba = new Uint8ClampedArray(n * 4);
     for (let j = 0; j < n; j++) {
       const r = cropRole[j]!;
@@ -172,8 +193,10 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
       rgba[d + 3] = r === 1 || r === 2 ? 255 : r === 3 ? alphaOfFeather(j, cw, ch, cropRole, feather) : 0;
     }
     // Depth: harmonic fill over F and the feather from the layer's own depth.
+    const tFill = performance.now();
     const fillRes = harmonicFill(cropDepth, cw, ch, known, fillD, { domain: 'inverse', signal });
     const layerDepth = fillRes.values;
+    timings.depthFillMs += performance.now() - tFill;
     for (let j = 0; j < n; j++) if (cropRole[j] === 0) layerDepth[j] = 0;
     const t1 = performance.now();
     timings.inpaintMs += t1 - t0;
@@ -187,12 +210,12 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     timings.meshMs += performance.now() - t1;
     ctx.onLayer?.('mesh', li + 1, L);
 
-    let near = Infinity;
+    let nearest = Infinity;
     let far = 0;
     for (let i = 0; i < N; i++) {
       if (!own[i]) continue;
       const v = depth[i]!;
-      if (v < near) near = v;
+      if (v < nearest) nearest = v;
       if (v > far) far = v;
     }
     const maskIds = ctx.layerMasks[li] ?? [];
@@ -200,7 +223,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     sourceIndex.push(li);
     layers.push({
       index: layers.length,
-      depthRange: [near, far],
+      depthRange: [nearest, far],
       planeDepth: ctx.planeDepths[li]!,
       bbox,
       rgba: { width: cw, height: ch, data: rgba },

@@ -3,7 +3,7 @@
  * Pure TypeScript; runs in Node and in browsers. Every stage checks the abort signal and reports progress.
  */
 import { DioramaError, throwIfAborted } from './errors';
-import type { Decomposition, DecomposeInput, ProgressCallback, Stage, StageTiming } from './types';
+import type { Decomposition, DecompositionStats, DecomposeInput, ProgressCallback, Stage, StageTiming } from './types';
 import { DEFAULT_FOV_DEGREES, DEFAULT_MAX_PIXELS, normaliseDepth, resolveIntrinsics, resolveMasks, validateImage } from './validate';
 import { buildLayers, type InpaintOptions } from './build-layers';
 import { harmonize, type HarmonizeOptions } from '../math/harmonize';
@@ -116,7 +116,7 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   }
   await end('harmonize');
 
-  const stats = {
+  const stats: DecompositionStats = {
     timings,
     totalMs: 0,
     width: W,
@@ -164,6 +164,8 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   });
   // Inpainting and meshing are interleaved per layer; report them as two stages with their own times.
   timings.push({ stage: 'inpaint', ms: built.timings.inpaintMs });
+  stats.inpaintRgbMs = built.timings.teleaMs;
+  stats.inpaintDepthMs = built.timings.depthFillMs;
   onProgress?.('inpaint', 1);
   timings.push({ stage: 'mesh', ms: built.timings.meshMs });
   onProgress?.('mesh', 1);

@@ -109,6 +109,10 @@ export interface DecompositionStats {
   solverResidual: number;
   vertexCount: number;
   triangleCount: number;
+  /** Part of the inpaint stage spent filling RGB (Telea). */
+  inpaintRgbMs?: number;
+  /** Part of the inpaint stage spent filling depth (harmonic). */
+  inpaintDepthMs?: number;
 }
 
 export interface Decomposition {

@@ -205,8 +205,8 @@ function updateSolution(
 
 /**
  * Restricts a grid system to half resolution (2×2 blocks): data terms add up, weights between blocks add up
- * over the block edges, b becomes the c-weighted mean. Fixed pixels are not carried (the coarse level is only
- * a starting guess), but a block containing fixed pixels gets their mean as a strong data term.
+ * over the block edges, b becomes the c-weighted mean. A block containing fixed pixels becomes a fixed pixel
+ * holding their mean (the coarse level only provides a starting guess).
  */
 export function restrictSystem(sys: GridSystem, x0: Float32Array): { sys: GridSystem; x0: Float32Array } {
   const { width: W, height: H } = sys;
@@ -243,33 +243,45 @@ export function restrictSystem(sys: GridSystem, x0: Float32Array): { sys: GridSy
   }
   const b = new Float32Array(n2);
   const x0c = new Float32Array(n2);
+  const coarseFixed = fixed ? new Uint8Array(n2) : undefined;
   for (let I = 0; I < n2; I++) {
-    if (fcnt[I]! > 0) {
-      // Dirichlet pixels act as a stiff data term on the coarse grid.
-      const fm = fsum[I]! / fcnt[I]!;
-      const strong = 1e3 * (1 + wx[I]! + wy[I]!);
-      cb[I] += strong * fm;
-      c[I] += strong;
-    }
     b[I] = c[I]! > 0 ? cb[I]! / c[I]! : 0;
     x0c[I] = xs[I]! / xc[I]!;
+    if (coarseFixed && fcnt[I]! > 0) {
+      // A block holding Dirichlet pixels is a Dirichlet pixel with their mean value.
+      coarseFixed[I] = 1;
+      x0c[I] = fsum[I]! / fcnt[I]!;
+    }
     // Coarse edges are half as many per unit length but span twice the distance: the sum over the two fine
     // edges, divided by 2 for the doubled spacing, keeps the continuum Laplacian's scale (h² scaling of the
     // data term is already in the summed c).
     wx[I] = wx[I]! * 0.5;
     wy[I] = wy[I]! * 0.5;
   }
-  return { sys: { width: w2, height: h2, c, b, wx, wy }, x0: x0c };
+  return { sys: { width: w2, height: h2, c, b, wx, wy, fixed: coarseFixed }, x0: x0c };
 }
 
-/** Bilinear-free prolongation: each coarse value is copied to its 2×2 block (only where not fixed). */
+/**
+ * Bilinear prolongation: fine pixel (x, y) samples the coarse grid at ((x + ½)/2 − ½, (y + ½)/2 − ½), the
+ * position of its centre in coarse pixel units (clamped at the borders). Fixed pixels keep their values.
+ */
 export function prolongInto(coarse: Float32Array, w2: number, fine: Float32Array, W: number, H: number, fixed?: Uint8Array): void {
+  const h2 = coarse.length / w2;
   for (let y = 0; y < H; y++) {
-    const row = (y >> 1) * w2;
+    const cy = Math.min(h2 - 1, Math.max(0, (y + 0.5) / 2 - 0.5));
+    const y0 = Math.floor(cy);
+    const y1 = Math.min(h2 - 1, y0 + 1);
+    const fy = cy - y0;
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
       if (fixed && fixed[i]) continue;
-      fine[i] = coarse[row + (x >> 1)]!;
+      const cx = Math.min(w2 - 1, Math.max(0, (x + 0.5) / 2 - 0.5));
+      const x0 = Math.floor(cx);
+      const x1 = Math.min(w2 - 1, x0 + 1);
+      const fx = cx - x0;
+      const a = coarse[y0 * w2 + x0]! * (1 - fx) + coarse[y0 * w2 + x1]! * fx;
+      const c = coarse[y1 * w2 + x0]! * (1 - fx) + coarse[y1 * w2 + x1]! * fx;
+      fine[i] = a * (1 - fy) + c * fy;
     }
   }
 }
@@ -277,7 +289,7 @@ export function prolongInto(coarse: Float32Array, w2: number, fine: Float32Array
 export interface MultilevelOptions extends SolveOptions {
   /** Coarse levels to use for the starting guess (0 = plain PCG). Default: until the grid is ≤ 64 px wide. */
   levels?: number;
-  /** Iterations spent on each coarse level. Default 60. */
+  /** Iteration cap on each coarse level. Default: twice the level's larger side. */
   coarseIterations?: number;
 }
 
@@ -298,11 +310,15 @@ export function solveGridMultilevel(
     return { ...solveGridPCG(sys, x0, options), coarseIterations: 0 };
   }
   const coarse = restrictSystem(sys, x0);
+  // Coarse grids are cheap: give them enough iterations to carry values across their whole width
+  // (CG needs O(width) iterations on a Laplacian), which is the point of going coarse.
+  const cw = coarse.sys.width;
+  const chh = coarse.sys.height;
   const sub = solveGridMultilevel(coarse.sys, coarse.x0, {
     ...options,
     levels: maxLevels - 1,
-    maxIterations: options.coarseIterations ?? 60,
-    tolerance: Math.max(options.tolerance ?? 1e-4, 1e-3),
+    maxIterations: options.coarseIterations ?? Math.ceil(2 * Math.max(cw, chh)),
+    tolerance: Math.min(options.tolerance ?? 1e-4, 1e-4),
   });
   const start = Float32Array.from(x0);
   const mask = keepInitial;

@@ -72,6 +72,12 @@ export interface TeleaOptions {
    * image (work is then restricted to the hole's bounding box grown by the radius, automatically).
    */
   region?: Rect;
+  /**
+   * Pixels (width·height bytes, non-zero) that are neither sources nor filled: the march does not pass
+   * through them and they never enter an average, as if outside the image. Hole pixels reachable only
+   * through ignored pixels are unreachable. Default: none.
+   */
+  ignore?: Uint8Array | Uint8ClampedArray;
 }
 
 /** Grey level given to hole pixels that no known pixel can reach (the hole covers the whole region). */
@@ -235,6 +241,7 @@ function march(
   region: Rect,
   R: number,
   signal: AbortSignal | undefined,
+  ignore?: Uint8Array | Uint8ClampedArray,
 ): March | null {
   // Hole pixels inside the region (raster order) and their bounding box.
   const rx0 = region.x;
@@ -287,6 +294,17 @@ function march(
       state.fill(BLOCKED, row + pw - pad, row + pw);
       T.fill(Infinity, row, row + pad);
       T.fill(Infinity, row + pw - pad, row + pw);
+    }
+  }
+  if (ignore) {
+    for (let y = Math.max(0, oy + pad); y < Math.min(height, oy + ph - pad); y++) {
+      for (let x = Math.max(0, ox + pad); x < Math.min(width, ox + pw - pad); x++) {
+        const i = y * width + x;
+        if (!ignore[i] || hole[i]) continue;
+        const p = (y - oy) * pw + (x - ox);
+        state[p] = BLOCKED;
+        T[p] = Infinity;
+      }
     }
   }
   const hd = holes.data;
@@ -620,6 +638,7 @@ export function inpaintTelea(
     );
   }
   checkHole(hole, width, height);
+  if (options.ignore) checkHole(options.ignore, width, height);
   const radius = options.radius ?? 5;
   checkRadius(radius);
   const region = clampRegion(options.region, width, height);
@@ -628,7 +647,7 @@ export function inpaintTelea(
   // Work on a Uint8ClampedArray (one element kind keeps the hot loop monomorphic; it also rounds and
   // clamps on store); hand back the input's array type over the same buffer.
   const work = new Uint8ClampedArray(image.data);
-  const m = march(width, height, hole, region, Math.ceil(radius), options.signal);
+  const m = march(width, height, hole, region, Math.ceil(radius), options.signal, options.ignore);
   if (m) {
     paintRGB(m, makeDisk(radius, m.pw, width), width, work, options.signal);
     for (let u = 0; u < m.unreached.length; u++) {
@@ -670,12 +689,13 @@ export function inpaintTeleaScalar(
     );
   }
   checkHole(hole, width, height);
+  if (options.ignore) checkHole(options.ignore, width, height);
   const radius = options.radius ?? 5;
   checkRadius(radius);
   const region = clampRegion(options.region, width, height);
   throwIfAborted(options.signal);
   const out = new Float32Array(values);
-  const m = march(width, height, hole, region, Math.ceil(radius), options.signal);
+  const m = march(width, height, hole, region, Math.ceil(radius), options.signal, options.ignore);
   if (m) {
     paintScalar(m, makeDisk(radius, m.pw, width), width, out, options.signal);
     for (let u = 0; u < m.unreached.length; u++) out[m.unreached[u]] = 0;
