@@ -79,13 +79,17 @@ async function main(): Promise<number> {
       },
       onProgress: (stage, fraction) => {
         if (fraction === 0) started.set(stage, performance.now());
-        if (fraction === 1 && started.has(stage)) {
+        // Inpainting and meshing run interleaved per layer: their own times are printed at the end.
+        if (fraction === 1 && started.has(stage) && stage !== 'inpaint' && stage !== 'mesh') {
           log(`[diorama] ${stage.padEnd(9)} done in ${(performance.now() - started.get(stage)!).toFixed(0)} ms`);
           started.delete(stage);
         }
       },
     },
   );
+  for (const t of result.stats.timings) {
+    if (t.stage === 'inpaint' || t.stage === 'mesh') log(`[diorama] ${t.stage.padEnd(9)} done in ${t.ms.toFixed(0)} ms`);
+  }
   const path = await writeDecomposition(values.out, result, { photo, depth: values.depth, masks: values.masks ?? null });
   log(`[diorama] ${result.layers.length} layers, ${result.stats.vertexCount} vertices in ${result.stats.totalMs.toFixed(0)} ms → ${path}`);
   return 0;

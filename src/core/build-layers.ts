@@ -30,11 +30,13 @@ export interface InpaintOptions {
   orbitBaseline?: number;
   /** Telea radius (px). Default 5. */
   radius?: number;
+  /** Telea's first-order term reaches this deep (px) into a hole; deeper, plain averages. Default 4. */
+  firstOrderDepth?: number;
   /** Feather width (px) outside silhouettes: 0, 1 or 2. Default 2. */
   feather?: number;
 }
 
-export const INPAINT_DEFAULTS = Object.freeze({ margin: 'auto' as const, orbitBaseline: 0.2, radius: 5, feather: 2 });
+export const INPAINT_DEFAULTS = Object.freeze({ margin: 'auto' as const, orbitBaseline: 0.2, radius: 5, firstOrderDepth: 4, feather: 2 });
 
 export interface BuildLayersContext {
   W: number;
@@ -180,7 +182,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     // texels in the band keep it too, so bilinear filtering at silhouettes never pulls in another layer's
     // colours). Texels beyond the band keep the photo's colour and alpha 0; no filtered sample reaches them.
     const tTelea = performance.now();
-    const filled = holeCount > 0 ? inpaintTelea({ width: cw, height: ch, data: cropImg }, hole, { radius: opt.radius, signal, ignore }) : { width: cw, height: ch, data: cropImg };
+    const filled = holeCount > 0 ? inpaintTelea({ width: cw, height: ch, data: cropImg }, hole, { radius: opt.radius, signal, ignore, firstOrderDepth: opt.firstOrderDepth }) : { width: cw, height: ch, data: cropImg };
     timings.teleaMs += performance.now() - tTelea;
     const rgba = new Uint8ClampedArray(n * 4);
     for (let j = 0; j < n; j++) {

@@ -169,6 +169,8 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   onProgress?.('inpaint', 1);
   timings.push({ stage: 'mesh', ms: built.timings.meshMs });
   onProgress?.('mesh', 1);
+  // Like every other stage end: an abort requested up to the last progress report still rejects.
+  throwIfAborted(signal);
   result.layers = built.layers;
   if (built.sourceIndex.length !== assignment.layerCount) {
     const back = new Uint8Array(assignment.layerCount);

@@ -78,6 +78,13 @@ export interface TeleaOptions {
    * through ignored pixels are unreachable. Default: none.
    */
   ignore?: Uint8Array | Uint8ClampedArray;
+  /**
+   * The first-order (gradient) term is used only for hole pixels within this distance (px, along T) of the
+   * hole's boundary; deeper pixels take the plain weighted average. Extrapolated gradients compound level
+   * after level, which in holes tens of pixels deep drifts into colours the image never had. Default
+   * Infinity (the paper's method everywhere, as evaluated in metrics §4 on thin disocclusion bands).
+   */
+  firstOrderDepth?: number;
 }
 
 /** Grey level given to hole pixels that no known pixel can reach (the hole covers the whole region). */
@@ -522,7 +529,7 @@ function colourGradient(
 }
 
 /** Paints the RGB of the hole pixels (RGBA, stride 4) in level order. */
-function paintRGB(m: March, disk: Disk, width: number, data: Uint8ClampedArray, signal: AbortSignal | undefined): void {
+function paintRGB(m: March, disk: Disk, width: number, data: Uint8ClampedArray, signal: AbortSignal | undefined, firstOrderDepth = Infinity): void {
   const { T, order, count, pw, ox, oy, touched, nTouched } = m;
   const { n: nd, grid, image, hx, hy, ux, uy, invDist2 } = disk;
   const rowBytes = width << 2;
@@ -543,6 +550,8 @@ function paintRGB(m: March, disk: Disk, width: number, data: Uint8ClampedArray, 
     const ip = (py + oy) * width + (p - py * pw + ox);
     const tp = T[p];
     const thr = Math.floor(tp * INV_LEVEL) * LEVEL; // pixels with T below this are known to p
+    const firstOrder = tp <= firstOrderDepth;
+    const clamp = firstOrder ? CLAMP : 0;
     // dir floor, raised to 1 + floor (every direction counts fully) where the normal vanishes.
     const dirAdd = levelSetNormal(T, p, thr, pw, normal);
     const nx = normal[0];
@@ -560,9 +569,9 @@ function paintRGB(m: March, disk: Disk, width: number, data: Uint8ClampedArray, 
       const g = 6 * q;
       const ex = hx[j];
       const ey = hy[j];
-      const er = Math.max(-CLAMP, Math.min(CLAMP, G[g] * ex + G[g + 1] * ey));
-      const eg = Math.max(-CLAMP, Math.min(CLAMP, G[g + 2] * ex + G[g + 3] * ey));
-      const eb = Math.max(-CLAMP, Math.min(CLAMP, G[g + 4] * ex + G[g + 5] * ey));
+      const er = Math.max(-clamp, Math.min(clamp, G[g] * ex + G[g + 1] * ey));
+      const eg = Math.max(-clamp, Math.min(clamp, G[g + 2] * ex + G[g + 3] * ey));
+      const eb = Math.max(-clamp, Math.min(clamp, G[g + 4] * ex + G[g + 5] * ey));
       const c = (ip + image[j]) << 2;
       sr += w * (data[c] + er);
       sg += w * (data[c + 1] + eg);
@@ -575,7 +584,7 @@ function paintRGB(m: March, disk: Disk, width: number, data: Uint8ClampedArray, 
     data[c] = sr * inv; // Uint8ClampedArray rounds to nearest (ties to even) and clamps to [0, 255]
     data[c + 1] = sg * inv;
     data[c + 2] = sb * inv;
-    colourGradient(G, data, T, p, c, thr, pw, rowBytes);
+    if (firstOrder) colourGradient(G, data, T, p, c, thr, pw, rowBytes);
   }
 }
 
@@ -649,7 +658,7 @@ export function inpaintTelea(
   const work = new Uint8ClampedArray(image.data);
   const m = march(width, height, hole, region, Math.ceil(radius), options.signal, options.ignore);
   if (m) {
-    paintRGB(m, makeDisk(radius, m.pw, width), width, work, options.signal);
+    paintRGB(m, makeDisk(radius, m.pw, width), width, work, options.signal, options.firstOrderDepth ?? Infinity);
     for (let u = 0; u < m.unreached.length; u++) {
       const c = m.unreached[u] << 2;
       work[c] = work[c + 1] = work[c + 2] = TELEA_UNREACHABLE_FILL;
