@@ -89,13 +89,18 @@ export function fillNearest<T extends Float32Array | Int32Array>(values: T, know
   const seen = new Uint8Array(N);
   let head = 0;
   let tail = 0;
+  let anyKnown = false;
   for (let i = 0; i < N; i++) {
-    if (known[i]) {
-      seen[i] = 1;
+    if (!known[i]) continue;
+    seen[i] = 1;
+    anyKnown = true;
+    // Only known pixels on the frontier (with an unknown 4-neighbour) can propagate anything.
+    const x = i % W;
+    if ((x > 0 && !known[i - 1]) || (x + 1 < W && !known[i + 1]) || (i >= W && !known[i - W]) || (i + W < N && !known[i + W])) {
       queue[tail++] = i;
     }
   }
-  if (tail === 0) return out;
+  if (!anyKnown) return out;
   while (head < tail) {
     const i = queue[head++]!;
     const x = i % W;

@@ -48,10 +48,15 @@ export interface SnapOptions {
   riskTemperature?: number;
 }
 
-/** Candidate labels and costs of every pixel in the band (lab2 = -2 where there is only one). */
+/**
+ * Candidate labels and costs of the band pixels, in compact form: band pixel k is image pixel `pixels[k]`;
+ * `index[i]` is k for a band pixel i and -1 elsewhere. lab2 = -2 where there is only one candidate.
+ */
 export interface SnapCandidates {
   radius: number;
-  dist: Uint8Array;
+  count: number;
+  pixels: Int32Array;
+  index: Int32Array;
   lab1: Int32Array;
   cost1: Float32Array;
   /** Inverse depth of candidate 1's source (0 = unknown). */
@@ -75,75 +80,73 @@ export function snapCandidates(
   const R = Math.max(1, Math.round(options.radius));
   const depthScale = options.depthScale ?? 0.03;
   const colorScale = options.colorScale ?? 12;
-  const dist = bandDistance(labelBoundary(labels, W, H), W, H, R);
-  // Band bounding rows: everything below works there only.
-  let yMin = H;
-  let yMax = -1;
+  const linear = options.linearDepth ?? true;
+  // Distances up to R + 1: band pixels (≤ R) and the interior ring that feeds them (= R + 1).
+  const dist = bandDistance(labelBoundary(labels, W, H), W, H, R + 1);
+  const index = new Int32Array(N).fill(-1);
+  let nb = 0;
+  let nr = 0;
   for (let i = 0; i < N; i++) {
-    if (dist[i]! <= R) {
-      const y = (i / W) | 0;
-      if (y < yMin) yMin = y;
-      if (y > yMax) yMax = y;
-    }
+    const d = dist[i]!;
+    if (d <= R) index[i] = nb++;
+    else if (d === R + 1) nr++;
   }
-  const lab1 = new Int32Array(N).fill(-2);
-  const lab2 = new Int32Array(N).fill(-2);
-  const cost1 = new Float32Array(N);
-  const cost2 = new Float32Array(N);
-  const z1 = new Float32Array(N);
-  const z2 = new Float32Array(N);
-  if (yMax < 0) return { radius: R, dist, lab1, cost1, z1, lab2, cost2, z2 };
-  const src1 = new Int32Array(N).fill(-1);
-  const src2 = new Int32Array(N).fill(-1);
-  const cap = 2 * N + 8;
-  const qPix = new Int32Array(Math.min(cap, 4 * (yMax - yMin + 3) * W + 8));
-  const qLab = new Int32Array(qPix.length);
-  const qSrc = new Int32Array(qPix.length);
+  const pixels = new Int32Array(nb);
+  for (let i = 0; i < N; i++) if (index[i]! >= 0) pixels[index[i]!] = i;
+  const lab1 = new Int32Array(nb).fill(-2);
+  const lab2 = new Int32Array(nb).fill(-2);
+  const src1 = new Int32Array(nb).fill(-1);
+  const src2 = new Int32Array(nb).fill(-1);
+  const cost1 = new Float32Array(nb);
+  const cost2 = new Float32Array(nb);
+  const z1 = new Float32Array(nb);
+  const z2 = new Float32Array(nb);
+  const result = { radius: R, count: nb, pixels, index, lab1, cost1, z1, lab2, cost2, z2 };
+  if (nb === 0) return result;
+  // Breadth-first propagation of (label, source) pairs from the ring into the band; each band pixel keeps
+  // the first two labels that reach it. Queue entries: ring pixels, then band pixels (≤ 2 per pixel).
+  const cap = nr + 2 * nb + 8;
+  const qPix = new Int32Array(cap);
+  const qLab = new Int32Array(cap);
+  const qSrc = new Int32Array(cap);
   let head = 0;
   let tail = 0;
-  const y0 = Math.max(0, yMin - 1);
-  const y1 = Math.min(H - 1, yMax + 1);
-  for (let y = y0; y <= y1; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = y * W + x;
-      if (dist[i]! <= R) continue;
-      const touches = (x > 0 && dist[i - 1]! <= R) || (x + 1 < W && dist[i + 1]! <= R) || (i >= W && dist[i - W]! <= R) || (i + W < N && dist[i + W]! <= R);
-      if (!touches || tail >= qPix.length) continue;
-      qPix[tail] = i;
-      qLab[tail] = labels[i]!;
-      qSrc[tail] = known[i] ? i : -1;
-      tail++;
-    }
-  }
-  const offer = (j: number, l: number, s: number): void => {
-    if (dist[j]! > R || lab1[j] === l || lab2[j] === l) return;
-    if (lab1[j] === -2) {
-      lab1[j] = l;
-      src1[j] = s;
-    } else if (lab2[j] === -2) {
-      lab2[j] = l;
-      src2[j] = s;
-    } else return;
-    if (tail >= qPix.length) return;
-    qPix[tail] = j;
-    qLab[tail] = l;
-    qSrc[tail] = s;
+  for (let i = 0; i < N; i++) {
+    if (dist[i] !== R + 1) continue;
+    const x = i % W;
+    const touches = (x > 0 && dist[i - 1]! <= R) || (x + 1 < W && dist[i + 1]! <= R) || (i >= W && dist[i - W]! <= R) || (i + W < N && dist[i + W]! <= R);
+    if (!touches) continue;
+    qPix[tail] = i;
+    qLab[tail] = labels[i]!;
+    qSrc[tail] = known[i] ? i : -1;
     tail++;
-  };
+  }
   while (head < tail) {
     const i = qPix[head]!;
     const l = qLab[head]!;
     const s = qSrc[head]!;
     head++;
     const x = i % W;
-    if (x > 0) offer(i - 1, l, s);
-    if (x + 1 < W) offer(i + 1, l, s);
-    if (i >= W) offer(i - W, l, s);
-    if (i + W < N) offer(i + W, l, s);
+    for (let n = 0; n < 4; n++) {
+      const j = n === 0 ? (x > 0 ? i - 1 : -1) : n === 1 ? (x + 1 < W ? i + 1 : -1) : n === 2 ? i - W : i + W;
+      if (j < 0 || j >= N) continue;
+      const k = index[j]!;
+      if (k < 0 || lab1[k] === l || lab2[k] === l) continue;
+      if (lab1[k] === -2) {
+        lab1[k] = l;
+        src1[k] = s;
+      } else if (lab2[k] === -2) {
+        lab2[k] = l;
+        src2[k] = s;
+      } else continue;
+      qPix[tail] = j;
+      qLab[tail] = l;
+      qSrc[tail] = s;
+      tail++;
+    }
   }
-  // Smoothed evidence, computed only where needed (band pixels and their sources).
-  const linear = options.linearDepth ?? true;
-  // 3×3 mean of depth (linear mode) or inverse depth, returned as inverse depth.
+  // Smoothed evidence: 3×3 mean of depth (linear mode) or inverse depth, returned as inverse depth; 3×3
+  // mean colour. Sources are shared by many band pixels and are memoised.
   const zAt = (p: number): number => {
     const x = p % W;
     const y = (p - x) / W;
@@ -161,7 +164,7 @@ export function snapCandidates(
     return n ? (linear ? n / s : s / n) : 0;
   };
   const img = image?.data;
-  const colAt = (p: number, out: Float32Array): void => {
+  const colAt = (p: number, out: Float32Array, o: number): void => {
     const x = p % W;
     const y = (p - x) / W;
     let r = 0;
@@ -177,41 +180,52 @@ export function snapCandidates(
         n++;
       }
     }
-    out[0] = r / n;
-    out[1] = g / n;
-    out[2] = b / n;
+    out[o] = r / n;
+    out[o + 1] = g / n;
+    out[o + 2] = b / n;
+  };
+  const memo = new Map<number, number>(); // source pixel → slot in the memo arrays
+  const mz = new Float32Array(nr + 1);
+  const mc = new Float32Array(3 * (nr + 1));
+  const slotOf = (q: number): number => {
+    let slot = memo.get(q);
+    if (slot === undefined) {
+      slot = memo.size;
+      memo.set(q, slot);
+      mz[slot] = zAt(q);
+      if (img) colAt(q, mc, 3 * slot);
+    }
+    return slot;
   };
   const cp = new Float32Array(3);
-  const cs = new Float32Array(3);
   const invDS = 1 / depthScale;
   const invCS = 1 / (3 * colorScale);
-  for (let y = yMin; y <= yMax; y++) {
-    for (let x = 0; x < W; x++) {
-      const p = y * W + x;
-      if (dist[p]! > R || lab1[p] === -2) continue;
-      const zp = known[p] ? zAt(p) : 0;
-      if (img) colAt(p, cp);
-      for (let k = 0; k < 2; k++) {
-        const l = k === 0 ? lab1[p]! : lab2[p]!;
-        if (l === -2) break;
-        const s = k === 0 ? src1[p]! : src2[p]!;
-        let c = 0;
-        if (s >= 0) {
-          const zs = zAt(s);
-          if (k === 0) z1[p] = zs;
-          else z2[p] = zs;
-          if (zp > 0 && zs > 0) c += (linear ? Math.abs(zp / zs - 1) : Math.abs(Math.log(zp / zs))) * invDS;
-          if (img) {
-            colAt(s, cs);
-            c += (Math.abs(cp[0]! - cs[0]!) + Math.abs(cp[1]! - cs[1]!) + Math.abs(cp[2]! - cs[2]!)) * invCS;
-          }
+  for (let k = 0; k < nb; k++) {
+    if (lab1[k] === -2) continue;
+    const p = pixels[k]!;
+    const zp = known[p] ? zAt(p) : 0;
+    if (img) colAt(p, cp, 0);
+    for (let t = 0; t < 2; t++) {
+      const l = t === 0 ? lab1[k]! : lab2[k]!;
+      if (l === -2) break;
+      const s = t === 0 ? src1[k]! : src2[k]!;
+      let c = 0;
+      if (s >= 0) {
+        const slot = slotOf(s);
+        const zs = mz[slot]!;
+        if (t === 0) z1[k] = zs;
+        else z2[k] = zs;
+        if (zp > 0 && zs > 0) c += (linear ? Math.abs(zp / zs - 1) : Math.abs(Math.log(zp / zs))) * invDS;
+        if (img) {
+          const o = 3 * slot;
+          c += (Math.abs(cp[0]! - mc[o]!) + Math.abs(cp[1]! - mc[o + 1]!) + Math.abs(cp[2]! - mc[o + 2]!)) * invCS;
         }
-        if (k === 0) cost1[p] = c;
-        else cost2[p] = c;
       }
+      if (t === 0) cost1[k] = c;
+      else cost2[k] = c;
     }
   }
-  return { radius: R, dist, lab1, cost1, z1, lab2, cost2, z2 };
+  return result;
 }
 
 /** Per-pixel snapping: each band pixel takes its cheaper candidate (segmenter's label gets `stayBonus`). */
@@ -230,17 +244,18 @@ export function snapLabels(
   const stay = options.stayBonus ?? 0.5;
   const temp = options.riskTemperature ?? 1;
   const out = labels.slice();
-  const { dist, lab1, lab2, cost1, cost2, z1, z2, radius: R } = cand;
-  for (let p = 0; p < out.length; p++) {
-    if (dist[p]! > R || lab2[p] === -2) continue;
-    const c1 = cost1[p]! - (lab1[p] === labels[p] ? stay : 0);
-    const c2 = cost2[p]! - (lab2[p] === labels[p] ? stay : 0);
-    if (temp > 0 && z1[p]! > 0 && z2[p]! > 0) {
-      // p1 / p2 = exp((c2 − c1) / T); risk(l1) = p2·|D1 − D2|/D2, risk(l2) = p1·|D1 − D2|/D1
-      // ⇒ choose l1 iff p2/D2 < p1/D1 ⇔ (c2 − c1)/T > log(z1/z2)·(−1)… with D = 1/z: p2·z2 < p1·z1.
-      const logOdds = (c2 - c1) / temp; // log(p1/p2)
-      out[p] = logOdds + Math.log(z1[p]! / z2[p]!) >= 0 ? lab1[p]! : lab2[p]!;
-    } else out[p] = c1 <= c2 ? lab1[p]! : lab2[p]!;
+  const { count, pixels, lab1, lab2, cost1, cost2, z1, z2 } = cand;
+  for (let k = 0; k < count; k++) {
+    if (lab2[k] === -2) continue;
+    const p = pixels[k]!;
+    const c1 = cost1[k]! - (lab1[k] === labels[p] ? stay : 0);
+    const c2 = cost2[k]! - (lab2[k] === labels[p] ? stay : 0);
+    if (temp > 0 && z1[k]! > 0 && z2[k]! > 0) {
+      // p1/p2 = exp((c2 − c1)/T). With D = 1/z: risk(l1) = p2·|D1 − D2|/D2 and risk(l2) = p1·|D1 − D2|/D1,
+      // so l1 wins iff p2·z2 ≤ p1·z1, i.e. (c2 − c1)/T + log(z1/z2) ≥ 0.
+      const logOdds = (c2 - c1) / temp;
+      out[p] = logOdds + Math.log(z1[k]! / z2[k]!) >= 0 ? lab1[k]! : lab2[k]!;
+    } else out[p] = c1 <= c2 ? lab1[k]! : lab2[k]!;
   }
   return out;
 }
@@ -272,33 +287,34 @@ export function snapLabelsCoherent(
   const R = Math.max(Math.round(options.radius), S);
   const cand = snapCandidates(labels, image, inverseDepth, known, W, H, { ...options, radius: R });
   throwIfAborted(signal);
-  const { dist, lab1, lab2, cost1, cost2 } = cand;
+  const { count, pixels, lab1, lab2, cost1, cost2 } = cand;
   const tw = Math.ceil(W / T);
   const th = Math.ceil(H / T);
   const K = (2 * S + 1) * (2 * S + 1);
   const votes = new Float32Array(tw * th * K);
   const counts = new Float32Array(tw * th);
   const N = W * H;
-  for (let p = 0; p < N; p++) {
-    if (dist[p]! > R || lab2[p] === -2) continue;
+  for (let k = 0; k < count; k++) {
+    if (lab2[k] === -2) continue;
+    const p = pixels[k]!;
     const x = p % W;
     const y = (p - x) / W;
     const t = ((y / T) | 0) * tw + ((x / T) | 0);
     counts[t]++;
-    const l1 = lab1[p]!;
-    const l2 = lab2[p]!;
-    const c1 = cost1[p]!;
-    const c2 = cost2[p]!;
+    const l1 = lab1[k]!;
+    const l2 = lab2[k]!;
+    const c1 = cost1[k]!;
+    const c2 = cost2[k]!;
     const worst = Math.max(c1, c2) + 1;
-    let k = 0;
+    let v = 0;
     const base = t * K;
     for (let dy = -S; dy <= S; dy++) {
       const ys = Math.min(H - 1, Math.max(0, y + dy));
       for (let dx = -S; dx <= S; dx++) {
         const xs = Math.min(W - 1, Math.max(0, x + dx));
         const l = labels[ys * W + xs]!;
-        votes[base + k] += l === l1 ? c1 : l === l2 ? c2 : worst;
-        k++;
+        votes[base + v] += l === l1 ? c1 : l === l2 ? c2 : worst;
+        v++;
       }
     }
   }
@@ -329,8 +345,8 @@ export function snapLabelsCoherent(
     }
   }
   const out = labels.slice();
-  for (let p = 0; p < N; p++) {
-    if (dist[p]! > S) continue;
+  for (let k = 0; k < count; k++) {
+    const p = pixels[k]!;
     const x = p % W;
     const y = (p - x) / W;
     const t = ((y / T) | 0) * tw + ((x / T) | 0);

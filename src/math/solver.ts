@@ -87,43 +87,10 @@ export function solveGridPCG(sys: GridSystem, x0: Float32Array, options: SolveOp
   for (let i = (H - 1) * W; i < N; i++) wy[W + i] = 0;
 
   const { c, b, fixed } = sys;
-  let freeCount = 0;
-  let bNorm = 0;
-  for (let i = 0; i < N; i++) {
-    const k = i + W;
-    if (fixed && fixed[i]) continue;
-    const d = c[i]! + wx[k]! + wx[k - 1]! + wy[k]! + wy[k - W]!;
-    if (!(d > 0)) continue; // isolated pixel with no data and no neighbours: leave it as given
-    invD[k] = 1 / d;
-    freeCount++;
-  }
-  // The weights of a fixed pixel must still act on its free neighbours (they are in those neighbours'
-  // diagonals and their off-diagonal terms use x at the fixed pixel, which is how Dirichlet data enters),
-  // but no direction may move it: invD = 0 there keeps z and p zero.
-
-  // r = f − A x over free pixels, where f = C b plus the Dirichlet coupling Σ_{j fixed} w_ij x_j.
-  let rz = 0;
-  for (let i = 0; i < N; i++) {
-    const k = i + W;
-    if (invD[k] === 0) continue;
-    const ci = c[i]!;
-    const d = ci + wx[k]! + wx[k - 1]! + wy[k]! + wy[k - W]!;
-    diag[k] = d;
-    const ax = d * x[k]! - wx[k]! * x[k + 1]! - wx[k - 1]! * x[k - 1]! - wy[k]! * x[k + W]! - wy[k - W]! * x[k - W]!;
-    let f = ci * b[i]!;
-    if (invD[k + 1] === 0) f += wx[k]! * x[k + 1]!;
-    if (invD[k - 1] === 0) f += wx[k - 1]! * x[k - 1]!;
-    if (invD[k + W] === 0) f += wy[k]! * x[k + W]!;
-    if (invD[k - W] === 0) f += wy[k - W]! * x[k - W]!;
-    // ax already holds the fixed neighbours' values, so the residual is C b − A x (f is only the scale).
-    const ri = ci * b[i]! - ax;
-    r[k] = ri;
-    const zi = ri * invD[k]!;
-    z[k] = zi;
-    p[k] = zi;
-    rz += ri * zi;
-    bNorm += f * f * invD[k]!;
-  }
+  const setup = setupSystem(c, b, fixed, x, r, z, p, wx, wy, diag, invD, W, N);
+  const freeCount = setup.freeCount;
+  const bNorm = setup.bNorm;
+  let rz = setup.rz;
   if (freeCount === 0) return { x: x.slice(W, W + N), iterations: 0, residual: 0, converged: true };
   const denom = bNorm > 0 ? bNorm : 1;
   let residual = Math.sqrt(Math.max(rz, 0) / denom);
@@ -148,6 +115,77 @@ export function solveGridPCG(sys: GridSystem, x0: Float32Array, options: SolveOp
     residual = Math.sqrt(Math.max(rz, 0) / denom);
   }
   return { x: x.slice(W, W + N), iterations: it, residual, converged: residual <= tol };
+}
+
+/**
+ * Diagonal and its inverse (zero at fixed and isolated pixels: the weights of a fixed pixel still act on its
+ * free neighbours through their diagonals and through x at the fixed pixel, which is how Dirichlet data
+ * enters, but no direction moves it), then r = C b − A x, z = p = M⁻¹ r. Returns rᵀz, the number of free
+ * pixels and the scale ‖f‖²_{M⁻¹} of the right-hand side f = C b + Σ_{j fixed} w_ij x_j.
+ */
+function setupSystem(
+  c: Float32Array,
+  b: Float32Array,
+  fixed: Uint8Array | undefined,
+  x: Float32Array,
+  r: Float32Array,
+  z: Float32Array,
+  p: Float32Array,
+  wx: Float32Array,
+  wy: Float32Array,
+  diag: Float32Array,
+  invD: Float32Array,
+  W: number,
+  N: number,
+): { rz: number; freeCount: number; bNorm: number } {
+  let freeCount = 0;
+  for (let k = W; k < W + N; k++) {
+    const d = c[k - W]! + wx[k]! + wx[k - 1]! + wy[k]! + wy[k - W]!;
+    if (d > 0) {
+      diag[k] = d;
+      invD[k] = 1 / d;
+      freeCount++;
+    }
+  }
+  if (fixed) {
+    for (let i = 0; i < N; i++) {
+      if (fixed[i] && invD[i + W] !== 0) {
+        diag[i + W] = 0;
+        invD[i + W] = 0;
+        freeCount--;
+      }
+    }
+  }
+  let rz = 0;
+  let bNorm = 0;
+  for (let k = W; k < W + N; k++) {
+    const id = invD[k]!;
+    const cb = c[k - W]! * b[k - W]!;
+    const ax = diag[k]! * x[k]! - wx[k]! * x[k + 1]! - wx[k - 1]! * x[k - 1]! - wy[k]! * x[k + W]! - wy[k - W]! * x[k - W]!;
+    // ax already holds the fixed neighbours' values, so the residual is C b − A x.
+    const ri = id === 0 ? 0 : cb - ax;
+    r[k] = ri;
+    const zi = ri * id;
+    z[k] = zi;
+    p[k] = zi;
+    rz += ri * zi;
+    bNorm += cb * cb * id;
+  }
+  if (fixed) {
+    // The Dirichlet coupling belongs to the right-hand side's scale.
+    bNorm = 0;
+    for (let k = W; k < W + N; k++) {
+      const id = invD[k]!;
+      if (id === 0) continue;
+      let f = c[k - W]! * b[k - W]!;
+      if (invD[k + 1] === 0) f += wx[k]! * x[k + 1]!;
+      if (invD[k - 1] === 0) f += wx[k - 1]! * x[k - 1]!;
+      if (invD[k + W] === 0) f += wy[k]! * x[k + W]!;
+      if (invD[k - W] === 0) f += wy[k - W]! * x[k - W]!;
+      bNorm += f * f * id;
+    }
+  }
+  return { rz, freeCount, bNorm };
 }
 
 /** p = z + βp (when `update`), then q = A p over the padded grid; returns pᵀq. */
