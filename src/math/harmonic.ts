@@ -119,9 +119,24 @@ export function harmonicFill(
       if (y + 1 < h && active(j + w) && (fl[j] || fl[j + w])) wy[j] = 1;
     }
   }
-  // Fill components with no known neighbour would be singular: give them a whisper of data (their nearest
-  // known value) so the system stays positive definite; it has no effect where a boundary exists.
-  for (let j = 0; j < n; j++) if (fl[j]) c[j] = 1e-6;
+  // Fill components that touch no known pixel have no boundary to be harmonic with: they keep their
+  // starting value (the nearest known value) as if it were given. Found by a search from the known pixels
+  // along the graph's edges.
+  const reached = new Uint8Array(n);
+  const queue = new Int32Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let j = 0; j < n; j++) if (kn[j]) { reached[j] = 1; queue[tail++] = j; }
+  while (head < tail) {
+    const j = queue[head++]!;
+    const x = j % w;
+    if (x + 1 < w && wx[j]! > 0 && !reached[j + 1]) { reached[j + 1] = 1; queue[tail++] = j + 1; }
+    if (x > 0 && wx[j - 1]! > 0 && !reached[j - 1]) { reached[j - 1] = 1; queue[tail++] = j - 1; }
+    if (j + w < n && wy[j]! > 0 && !reached[j + w]) { reached[j + w] = 1; queue[tail++] = j + w; }
+    if (j >= w && wy[j - w]! > 0 && !reached[j - w]) { reached[j - w] = 1; queue[tail++] = j - w; }
+  }
+  for (let j = 0; j < n; j++) if (fl[j] && !reached[j]) kn[j] = 1; // fixed at its starting value
+
   const res = solveGridMultilevel(
     { width: w, height: h, c, b: start, wx, wy, fixed: kn },
     start,
