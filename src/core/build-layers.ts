@@ -36,6 +36,9 @@ export interface InpaintOptions {
   feather?: number;
 }
 
+/** Relative inverse-depth tolerance of layer meshes in the pipeline (see buildLayers). */
+export const PIPELINE_MESH_DEPTH_TOLERANCE = 0.005;
+
 export const INPAINT_DEFAULTS = Object.freeze({ margin: 'auto' as const, orbitBaseline: 0.2, radius: 5, firstOrderDepth: 4, feather: 2 });
 
 export interface BuildLayersContext {
@@ -207,7 +210,10 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     const alpha = new Uint8Array(n);
     for (let j = 0; j < n; j++) alpha[j] = rgba[j * 4 + 3]!;
     // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
-    const meshOptions: MeshOptions = li === 0 ? { ...ctx.mesh, jumpRatio: Number.MAX_VALUE } : ctx.mesh;
+    // Pipeline meshing tolerance: 0.5 % of inverse depth (a quarter pixel of error at 50 px of parallax);
+    // the mesh module's stricter default spends the vertex budget on sensor noise.
+    const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, ...ctx.mesh };
+    const meshOptions: MeshOptions = li === 0 ? { ...base, jumpRatio: Number.MAX_VALUE } : base;
     const mesh = buildLayerMesh({ bbox, width: cw, height: ch, depth: layerDepth, alpha }, ctx.intrinsics, { ...meshOptions, signal });
     timings.meshMs += performance.now() - t1;
     ctx.onLayer?.('mesh', li + 1, L);

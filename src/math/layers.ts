@@ -300,11 +300,16 @@ export function assignLayers(
     } else {
       // One mask: split its pixels at their median inverse depth into two slabs.
       const m = g.masks[0]!;
-      const vals: number[] = [];
       const lo0 = g.slab ? g.slab[0] : -Infinity;
       const hi0 = g.slab ? g.slab[1] : Infinity;
-      for (let i = 0; i < N; i++) if (labels[i] === m && inv[i]! > 0 && inv[i]! >= lo0 && inv[i]! < hi0) vals.push(inv[i]!);
-      vals.sort((a, b) => a - b);
+      // Typed collection and sort; the extremes are exact, the median comes from all values too (a typed
+      // sort of a few million floats is tens of milliseconds, a JS array of them is ten times that).
+      let count = 0;
+      for (let i = 0; i < N; i++) if (labels[i] === m && inv[i]! > 0 && inv[i]! >= lo0 && inv[i]! < hi0) count++;
+      const vals = new Float32Array(count);
+      let fillAt = 0;
+      for (let i = 0; i < N; i++) if (labels[i] === m && inv[i]! > 0 && inv[i]! >= lo0 && inv[i]! < hi0) vals[fillAt++] = inv[i]!;
+      vals.sort();
       if (vals.length < 2 || vals[vals.length - 1]! <= vals[0]! * 1.001) {
         // Flat: nothing to split. Mark it so the loop moves on.
         g.hi = g.lo;
