@@ -1,16 +1,35 @@
 /**
- * Benchmark of per-layer meshing: 12 synthetic layers of a 1920×1080 decomposition (a full-frame far
- * background, a hill band, a slanted ground plane and nine objects of various sizes with wiggly
- * silhouettes, curved depth and internal depth jumps). Times buildLayerMesh over all 12 layers and prints
- * the median (and min) of 10 runs after 2 warm-up runs, the process CPU time, per-layer times, vertex
- * and triangle counts. On a shared machine, wall time includes other processes' load (printed too);
+ * Benchmark of per-layer meshing, two cases (MESH_BENCH_CASE=synthetic|real|all, default all):
+ *
+ * - synthetic: 12 synthetic layers of a 1920×1080 decomposition (a full-frame far background, a hill band,
+ *   a slanted ground plane and nine objects of various sizes with wiggly silhouettes, curved depth and
+ *   internal depth jumps), default mesh options. Median (and min) of 10 runs after 2 warm-up runs.
+ * - real: the layers the pipeline builds for ../shared/data/rgbd/kinect_emsanet (rgb.png + depth.pfm,
+ *   stretched to 1920×1080 exactly as bench/core.bench.ts does: photo bilinear, depth nearest neighbour;
+ *   synthetic raw depth and masks from scripts/eval/synth.ts with core.bench's seed 12345). decompose() runs
+ *   once; its layers (bbox, alpha = rgba.data[4k+3], inpainted depth, with sensor noise) are then meshed
+ *   with the pipeline's options ({ depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE }, plus jumpRatio
+ *   Number.MAX_VALUE for the back layer 0). Median of 5 runs after 1 warm-up. Falls back to the synthetic
+ *   case, with a message, when the data folder is absent. MESH_BENCH_CACHE=<file> stores/reuses the layers
+ *   (skips decompose on later runs; delete the file after changing the pipeline).
+ *
+ * Printed: per-layer times, vertex and triangle counts, grid step and tolerance scale, the total wall time
+ * and process CPU time. On a shared machine, wall time includes other processes' load (printed too);
  * process CPU time and the min are the steadier figures.
  *
  *   npx tsx bench/mesh.bench.ts            (MESH_BENCH_RUNS=30 for more runs)
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { Intrinsics, Rect } from '../src/core/types';
-import { buildLayerMeshDetailed, type MeshCrop } from '../src/math/mesh';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { DecomposeInput, Intrinsics, Rect } from '../src/core/types';
+import { decompose } from '../src/core/decompose';
+import { PIPELINE_MESH_DEPTH_TOLERANCE } from '../src/core/build-layers';
+import { decodePFM } from '../src/io/pfm';
+import { buildLayerMeshDetailed, type MeshCrop, type MeshOptions } from '../src/math/mesh';
+import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
 
 const W = 1920;
 const H = 1080;
@@ -53,7 +72,8 @@ function blob(bbox: Rect, z: number, seed: number, limb: boolean): MeshCrop {
   });
 }
 
-const layers: MeshCrop[] = [
+function syntheticLayers(): MeshCrop[] {
+  return [
   // Background: full frame, far, gently varying (inpainted where nearer layers were).
   crop({ x: 0, y: 0, width: W, height: H }, (u, v) => [80 + 10 * Math.sin(u / 400) + 5 * Math.cos(v / 300), 255]),
   // Hills band: content below a ridge line, 30–40 m.
@@ -72,50 +92,157 @@ const layers: MeshCrop[] = [
   blob({ x: 50, y: 450, width: 700, height: 500 }, 3.5, 7, true),
   blob({ x: 1300, y: 650, width: 500, height: 350 }, 3, 8, false),
   blob({ x: 900, y: 600, width: 150, height: 400 }, 2.5, 9, true),
-];
-
-const area = layers.reduce((s, l) => s + l.width * l.height, 0);
-console.log(`mesh.bench: 12 layers of a ${W}×${H} decomposition, ${(area / 1e6).toFixed(2)} Mpx of crops in total`);
-
-const runs: number[] = [];
-const cpuRuns: number[] = [];
-let last: ReturnType<typeof buildLayerMeshDetailed>[] = [];
-const perLayer: number[][] = layers.map(() => []);
-const RUNS = Number(process.env.MESH_BENCH_RUNS ?? 10) + 2;
-for (let r = 0; r < RUNS; r++) {
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const out = [];
-  for (let i = 0; i < layers.length; i++) {
-    const t = performance.now();
-    out.push(buildLayerMeshDetailed(layers[i], K));
-    if (r >= 2) perLayer[i].push(performance.now() - t);
-  }
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  if (r >= 2) {
-    runs.push(ms);
-    cpuRuns.push((cpu.user + cpu.system) / 1000);
-  }
-  last = out;
+  ];
 }
+
+
+// ---------------------------------------------------------------------------------------------------------
+// Real case: the pipeline's layers of kinect_emsanet.
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DATA = resolve(HERE, '..', '..', 'shared', 'data', 'rgbd', 'kinect_emsanet');
+const SEED = 12345; // bench/core.bench.ts's seed for synthRawDepth and synthMasks
+
+/** Nearest-neighbour resampling of a float image (pixel centres mapped onto pixel centres), as core.bench. */
+function resizeNearest(src: Float32Array, w: number, h: number, W2: number, H2: number): Float32Array {
+  const out = new Float32Array(W2 * H2);
+  const xs = new Int32Array(W2);
+  for (let x = 0; x < W2; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / W2));
+  for (let y = 0; y < H2; y++) {
+    const sy = Math.min(h - 1, Math.floor(((y + 0.5) * h) / H2));
+    for (let x = 0; x < W2; x++) out[y * W2 + x] = src[sy * w + xs[x]!]!;
+  }
+  return out;
+}
+
+interface RealLayers {
+  intrinsics: Intrinsics;
+  crops: MeshCrop[];
+}
+
+/** Simple binary cache: JSON header line, then each crop's depth (f32) and alpha (u8) bytes. */
+function saveCache(path: string, r: RealLayers): void {
+  const header = JSON.stringify({ intrinsics: r.intrinsics, bboxes: r.crops.map((c) => c.bbox) });
+  const parts: Buffer[] = [Buffer.from(`${header}\n`)];
+  for (const c of r.crops) {
+    parts.push(Buffer.from(c.depth.buffer, c.depth.byteOffset, c.depth.byteLength));
+    parts.push(Buffer.from(c.alpha.buffer, c.alpha.byteOffset, c.alpha.byteLength));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+function loadCache(path: string): RealLayers {
+  const buf = readFileSync(path);
+  const nl = buf.indexOf(10);
+  const { intrinsics, bboxes } = JSON.parse(buf.subarray(0, nl).toString()) as { intrinsics: Intrinsics; bboxes: Rect[] };
+  let at = nl + 1;
+  const crops = bboxes.map((bbox) => {
+    const n = bbox.width * bbox.height;
+    const depth = new Float32Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + 4 * n));
+    at += 4 * n;
+    const alpha = new Uint8Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + n));
+    at += n;
+    return { bbox, width: bbox.width, height: bbox.height, depth, alpha };
+  });
+  return { intrinsics, crops };
+}
+
+async function realLayers(): Promise<RealLayers | undefined> {
+  const cache = process.env.MESH_BENCH_CACHE;
+  if (cache && existsSync(cache)) {
+    console.log(`real case: layers from cache ${cache}`);
+    return loadCache(cache);
+  }
+  if (!existsSync(join(DATA, 'rgb.png')) || !existsSync(join(DATA, 'depth.pfm'))) return undefined;
+  const { data, info } = await sharp(join(DATA, 'rgb.png')).resize(W, H, { fit: 'fill', kernel: 'linear' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== W || info.height !== H || info.channels !== 4) throw new Error(`unexpected resize result ${info.width}x${info.height}x${info.channels}`);
+  const pfm = decodePFM(readFileSync(join(DATA, 'depth.pfm')));
+  const gt = resizeNearest(pfm.data, pfm.width, pfm.height, W, H);
+  const input: DecomposeInput = {
+    image: { width: W, height: H, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) },
+    depth: synthRawDepth(gt, W, H, SEED),
+    masks: { kind: 'labels', labels: synthMasks(gt, W, H, SEED) },
+  };
+  const t0 = performance.now();
+  const res = await decompose(input);
+  const meshMs = res.stats.timings.find((t) => t.stage === 'mesh')?.ms ?? NaN;
+  console.log(`real case: decompose() took ${(performance.now() - t0).toFixed(0)} ms (its mesh stage ${meshMs.toFixed(0)} ms)`);
+  const crops = res.layers.map((l) => {
+    const n = l.bbox.width * l.bbox.height;
+    const alpha = new Uint8Array(n);
+    for (let k = 0; k < n; k++) alpha[k] = l.rgba.data[4 * k + 3]!;
+    return { bbox: l.bbox, width: l.bbox.width, height: l.bbox.height, depth: l.depth, alpha };
+  });
+  const out = { intrinsics: res.intrinsics, crops };
+  if (cache) saveCache(cache, out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Timing
+
 const median = (a: number[]): number => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-let nV = 0;
-let nT = 0;
-console.log('layer  crop        vertices  triangles  full-density  ms(median)  ms(min)  step  tolScale');
-last.forEach((res, i) => {
-  const v = res.mesh.positions.length / 3;
-  const t = res.mesh.indices.length / 3;
-  nV += v;
-  nT += t;
-  const l = layers[i];
+
+function runCase(name: string, layers: MeshCrop[], K: Intrinsics, optionsOf: (i: number) => MeshOptions, timed: number, warm: number): void {
+  const area = layers.reduce((s, l) => s + l.width * l.height, 0);
+  console.log(`\n[${name}] ${layers.length} layers, ${(area / 1e6).toFixed(2)} Mpx of crops in total`);
+  const runs: number[] = [];
+  const cpuRuns: number[] = [];
+  let last: ReturnType<typeof buildLayerMeshDetailed>[] = [];
+  const perLayer: number[][] = layers.map(() => []);
+  for (let r = 0; r < timed + warm; r++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const out = [];
+    for (let i = 0; i < layers.length; i++) {
+      const t = performance.now();
+      out.push(buildLayerMeshDetailed(layers[i], K, optionsOf(i)));
+      if (r >= warm) perLayer[i].push(performance.now() - t);
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    if (r >= warm) {
+      runs.push(ms);
+      cpuRuns.push((cpu.user + cpu.system) / 1000);
+    }
+    last = out;
+  }
+  let nV = 0;
+  let nT = 0;
+  console.log('layer  bbox (x,y w×h)          vertices  triangles  full-density  ms(median)  ms(min)  step  tolScale');
+  last.forEach((res, i) => {
+    const v = res.mesh.positions.length / 3;
+    const t = res.mesh.indices.length / 3;
+    nV += v;
+    nT += t;
+    const l = layers[i];
+    const box = `${l.bbox.x},${l.bbox.y} ${l.width}×${l.height}`;
+    console.log(
+      `${String(i).padStart(5)}  ${box.padEnd(22)}  ${String(v).padStart(8)}  ${String(t).padStart(9)}  ${String((l.width + 1) * (l.height + 1)).padStart(12)}  ${median(perLayer[i]).toFixed(2).padStart(10)}  ${Math.min(...perLayer[i]).toFixed(2).padStart(7)}  ${String(res.gridStep).padStart(4)}  ${res.toleranceScale}`,
+    );
+  });
+  console.log(`total: ${nV} vertices, ${nT} triangles`);
   console.log(
-    `${String(i).padStart(5)}  ${`${l.width}×${l.height}`.padEnd(10)}  ${String(v).padStart(8)}  ${String(t).padStart(9)}  ${String((l.width + 1) * (l.height + 1)).padStart(12)}  ${median(perLayer[i]).toFixed(2).padStart(10)}  ${Math.min(...perLayer[i]).toFixed(2).padStart(7)}  ${String(res.gridStep).padStart(4)}  ${res.toleranceScale}`,
+    `all ${layers.length} layers: median ${median(runs).toFixed(1)} ms wall over ${runs.length} runs (min ${Math.min(...runs).toFixed(1)}, max ${Math.max(...runs).toFixed(1)}); median ${median(cpuRuns).toFixed(1)} ms process CPU`,
   );
-});
-console.log(`total: ${nV} vertices, ${nT} triangles`);
-console.log(`all 12 layers: median ${median(runs).toFixed(1)} ms wall over ${runs.length} runs (min ${Math.min(...runs).toFixed(1)}, max ${Math.max(...runs).toFixed(1)}); median ${median(cpuRuns).toFixed(1)} ms process CPU`);
-console.log(`load average while running: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (other processes inflate wall time)`);
+}
+
+const which = process.env.MESH_BENCH_CASE ?? 'all';
+const extra = process.env.MESH_BENCH_RUNS;
+if (which === 'all' || which === 'synthetic') {
+  runCase('synthetic, default options', syntheticLayers(), K, () => ({}), Number(extra ?? 10), 2);
+}
+if (which === 'all' || which === 'real') {
+  const real = await realLayers();
+  if (real) {
+    const opts = (i: number): MeshOptions => (i === 0 ? { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: Number.MAX_VALUE } : { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE });
+    runCase(`real: kinect_emsanet pipeline layers, depthTolerance ${PIPELINE_MESH_DEPTH_TOLERANCE}, back layer jumpRatio MAX_VALUE`, real.crops, real.intrinsics, opts, Number(extra ?? 5), 1);
+  } else {
+    console.log(`\nreal case: ${DATA} is absent; running the synthetic case instead`);
+    if (which === 'real') runCase('synthetic, default options (fallback)', syntheticLayers(), K, () => ({}), Number(extra ?? 10), 2);
+  }
+}
+console.log(`\nload average while running: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (other processes inflate wall time)`);

@@ -20,6 +20,7 @@ import { throwIfAborted } from './errors';
 import type { Intrinsics, Layer, RGBAImage, Rect } from './types';
 import { bandDistance } from '../math/labels';
 import { harmonicFill } from '../math/harmonic';
+import { pushPullFill } from '../math/pushpull';
 import { inpaintTelea } from '../math/telea';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
 
@@ -85,7 +86,9 @@ export function autoMargins(ctx: Pick<BuildLayersContext, 'W' | 'H' | 'depth' | 
   const median = q(sample, 0.5);
   const f = Math.max(intrinsics.fx, intrinsics.fy);
   const B = baseline * median;
-  const cap = Math.max(4, Math.round(0.25 * Math.max(W, H)));
+  // Cap: a tenth of the longer side. Wider revealed strips (extreme depth ratios) show the back layer, which
+  // is filled everywhere, so the cap costs fill quality there, never a hole.
+  const cap = Math.max(4, Math.round(0.1 * Math.max(W, H)));
   return perLayer.map((vals) => {
     vals.sort((a, b) => a - b);
     const zl = q(vals, 0.5);
@@ -123,9 +126,13 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     const role = new Uint8Array(N); // full-image roles for this layer, cropped below
     const near = new Uint8Array(N);
     if (li === 0) {
+      // The back layer is filled everywhere; Telea and the harmonic fill work within the margin band, the
+      // deep remainder (visible only at the edge of the orbit range) gets a push–pull continuation.
+      const m = margins[0]!;
+      const dist = bandDistance(own, W, H, m);
       for (let i = 0; i < N; i++) {
         role[i] = own[i] ? 1 : 2;
-        near[i] = 1;
+        near[i] = dist[i]! <= m ? 1 : 0;
       }
     } else {
       const m = margins[li]!;
@@ -199,8 +206,11 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     }
     // Depth: harmonic fill over F and the feather from the layer's own depth.
     const tFill = performance.now();
-    const fillRes = harmonicFill(cropDepth, cw, ch, known, fillD, { domain: 'inverse', signal });
+    // Hidden depth needs no more than a few tenths of a percent: the coarse-to-fine start does the long-range
+    // work, a few tens of fine iterations the rest.
+    const fillRes = harmonicFill(cropDepth, cw, ch, known, fillD, { domain: 'inverse', tolerance: 1e-3, maxIterations: 40, signal });
     const layerDepth = fillRes.values;
+    if (li === 0) fillDeep(rgba, layerDepth, cropRole, ignore, cw, ch);
     timings.depthFillMs += performance.now() - tFill;
     for (let j = 0; j < n; j++) if (cropRole[j] === 0) layerDepth[j] = 0;
     const t1 = performance.now();
@@ -243,6 +253,41 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     });
   }
   return { layers, timings, margins, sourceIndex };
+}
+
+/**
+ * Back layer only: pixels filled but outside the margin band (role 2, ignored by Telea and the harmonic
+ * fill) get colour and inverse depth by push–pull from everything already known or filled.
+ */
+function fillDeep(rgba: Uint8ClampedArray, depth: Float32Array, role: Uint8Array, ignore: Uint8Array, w: number, h: number): void {
+  const n = w * h;
+  const deep = new Uint8Array(n);
+  const known = new Uint8Array(n);
+  let any = false;
+  for (let j = 0; j < n; j++) {
+    if (role[j] === 2 && ignore[j]) {
+      deep[j] = 1;
+      any = true;
+    } else if ((role[j] === 1 || role[j] === 2) && depth[j]! > 0) known[j] = 1;
+  }
+  if (!any) return;
+  const rgb = new Float32Array(n * 3);
+  const inv = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    rgb[3 * j] = rgba[4 * j]!;
+    rgb[3 * j + 1] = rgba[4 * j + 1]!;
+    rgb[3 * j + 2] = rgba[4 * j + 2]!;
+    inv[j] = depth[j]! > 0 ? 1 / depth[j]! : 0;
+  }
+  const rgbF = pushPullFill(rgb, 3, w, h, known, deep);
+  const invF = pushPullFill(inv, 1, w, h, known, deep);
+  for (let j = 0; j < n; j++) {
+    if (!deep[j]) continue;
+    rgba[4 * j] = rgbF[3 * j]!;
+    rgba[4 * j + 1] = rgbF[3 * j + 1]!;
+    rgba[4 * j + 2] = rgbF[3 * j + 2]!;
+    depth[j] = invF[j]! > 0 ? 1 / invF[j]! : 0;
+  }
 }
 
 function alphaOfFeather(j: number, w: number, h: number, role: Uint8Array, feather: number): number {

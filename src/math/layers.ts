@@ -62,16 +62,56 @@ export interface LayerAssignment {
   splits: number;
 }
 
-/** Median and MAD of `values[0..n)` (the array is reordered). */
+/** Median and MAD of `values[0..n)` (the array is reordered). Linear time (quickselect). */
 export function medianAndMAD(values: Float64Array | Float32Array, n: number): { median: number; mad: number } {
   if (n === 0) return { median: NaN, mad: NaN };
   const v = values.subarray(0, n);
-  v.sort();
-  const med = n % 2 ? v[(n - 1) >> 1]! : 0.5 * (v[n / 2 - 1]! + v[n / 2]!);
+  const med = medianInPlace(v);
   for (let i = 0; i < n; i++) v[i] = Math.abs(v[i]! - med);
-  v.sort();
-  const mad = n % 2 ? v[(n - 1) >> 1]! : 0.5 * (v[n / 2 - 1]! + v[n / 2]!);
-  return { median: med, mad };
+  return { median: med, mad: medianInPlace(v) };
+}
+
+/** Median of v (reordered): the middle order statistic, or the mean of the two middle ones. */
+function medianInPlace(v: Float64Array | Float32Array): number {
+  const n = v.length;
+  const k = n >> 1;
+  select(v, k);
+  const hi = v[k]!;
+  if (n % 2) return hi;
+  // After selection every element left of k is ≤ v[k]: the (k−1)-th order statistic is their maximum.
+  let lo = -Infinity;
+  for (let i = 0; i < k; i++) if (v[i]! > lo) lo = v[i]!;
+  return 0.5 * (lo + hi);
+}
+
+/** Hoare-style quickselect: reorders v so that v[k] is the k-th smallest, smaller ones before it. */
+function select(v: Float64Array | Float32Array, k: number): void {
+  let left = 0;
+  let right = v.length - 1;
+  while (right > left) {
+    // Median-of-three pivot.
+    const mid = (left + right) >> 1;
+    const a = v[left]!;
+    const b = v[mid]!;
+    const c = v[right]!;
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (v[i]! < pivot) i++;
+      while (v[j]! > pivot) j--;
+      if (i <= j) {
+        const t = v[i]!;
+        v[i] = v[j]!;
+        v[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return;
+  }
 }
 
 /** Per-mask statistics over pixels with known depth. */

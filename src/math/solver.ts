@@ -327,7 +327,7 @@ export function prolongInto(coarse: Float32Array, w2: number, fine: Float32Array
 export interface MultilevelOptions extends SolveOptions {
   /** Coarse levels to use for the starting guess (0 = plain PCG). Default: until the grid is ≤ 64 px wide. */
   levels?: number;
-  /** Iteration cap on each coarse level. Default: twice the level's larger side. */
+  /** Iteration cap on each intermediate coarse level. Default 30 (the coarsest level: twice its larger side). */
   coarseIterations?: number;
 }
 
@@ -348,14 +348,16 @@ export function solveGridMultilevel(
     return { ...solveGridPCG(sys, x0, options), coarseIterations: 0 };
   }
   const coarse = restrictSystem(sys, x0);
-  // Coarse grids are cheap: give them enough iterations to carry values across their whole width
-  // (CG needs O(width) iterations on a Laplacian), which is the point of going coarse.
+  // Cascade: the coarsest grid gets enough iterations to carry values across its whole width (CG needs
+  // O(width) iterations on a Laplacian) — it is tiny; every finer level only cleans up what prolongation
+  // left, which takes a few tens of iterations.
   const cw = coarse.sys.width;
   const chh = coarse.sys.height;
+  const coarsest = maxLevels - 1 === 0 || cw < 4 || chh < 4;
   const sub = solveGridMultilevel(coarse.sys, coarse.x0, {
     ...options,
     levels: maxLevels - 1,
-    maxIterations: options.coarseIterations ?? Math.ceil(2 * Math.max(cw, chh)),
+    maxIterations: coarsest ? Math.ceil(2 * Math.max(cw, chh)) : (options.coarseIterations ?? 30),
     tolerance: Math.min(options.tolerance ?? 1e-4, 1e-4),
   });
   const start = Float32Array.from(x0);
