@@ -73,9 +73,28 @@ export function resolveMasks(masks: MasksInput | undefined, W: number, H: number
     const src = masks.labels;
     if (!(src instanceof Int32Array)) throw new DioramaError('INVALID_MASKS', `masks.labels must be an Int32Array; found ${describe(src)}`);
     if (src.length !== N) throw new DioramaError('SIZE_MISMATCH', `masks.labels has ${src.length} values; expected ${W}x${H} = ${N}`);
-    // Compact ids to 0..count-1 in order of first appearance; negatives mean "no mask".
-    const remap = new Map<number, number>();
+    // Compact ids to 0..count-1 in order of first appearance; negatives mean "no mask". A typed table when
+    // the ids are small (the usual case), a Map otherwise.
+    let maxId = -1;
+    for (let i = 0; i < N; i++) if (src[i]! > maxId) maxId = src[i]!;
     const concepts: (string | undefined)[] = [];
+    let count = 0;
+    if (maxId < 1 << 22) {
+      const table = new Int32Array(maxId + 1).fill(-1);
+      for (let i = 0; i < N; i++) {
+        const l = src[i]!;
+        if (l < 0) continue;
+        let r = table[l]!;
+        if (r < 0) {
+          r = count++;
+          table[l] = r;
+          concepts.push(masks.concepts?.[l]);
+        }
+        labels[i] = r;
+      }
+      return { labels, concepts, count };
+    }
+    const remap = new Map<number, number>();
     for (let i = 0; i < N; i++) {
       const l = src[i]!;
       if (l < 0) continue;

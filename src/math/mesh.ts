@@ -1130,15 +1130,22 @@ function meshGrids(
   for (;;) {
     throwIfAborted(signal);
     const probe = new CornerProbe(grid, J);
+    const DBG = (globalThis as any).MESH_DBG as boolean | undefined;
+    let tD = performance.now();
     const tree = new Quadtree(grid, J, depthTol, texTol, probe, maxCell, scratch, signal);
+    if (DBG) console.log(`  grid step ${grid.step}: crit ${(performance.now() - tD).toFixed(1)} ms, maxCrit ${tree.maxCrit}`);
     const writer = new MeshWriter(grid, crop, intrinsics, probe, scratch);
     // Tolerance scales 1, 2, 4, … while they can still remove splits, then mandatory splits only.
     for (let F = 1; ; F *= 2) {
       throwIfAborted(signal);
       // CRIT_CAP: optional criticalities are capped there, mandatory ones are Infinity.
+      tD = performance.now();
       if (F > 1) tree.resolvePending();
+      const tR = performance.now() - tD;
       const scale = F > 1 && F >= tree.maxCrit ? CRIT_CAP : F;
+      tD = performance.now();
       const ok = tree.attempt(scale, writer, maxV);
+      if (DBG) console.log(`   F=${scale} resolve ${tR.toFixed(1)} attempt ${(performance.now() - tD).toFixed(1)} ms ok=${ok} nV=${writer.nV} maxCrit ${tree.maxCrit}`);
       writer.release();
       if (ok) return { mesh: writer.result(), gridStep: grid.step, toleranceScale: scale === CRIT_CAP ? Infinity : scale };
       if (scale === CRIT_CAP) break;
