@@ -40,6 +40,14 @@ export interface InpaintOptions {
 /** Relative inverse-depth tolerance of layer meshes in the pipeline (see buildLayers). */
 export const PIPELINE_MESH_DEPTH_TOLERANCE = 0.005;
 
+/**
+ * Depth ratio at which the pipeline's layer meshes tear. Harmonized silhouettes are sharp steps, mostly far
+ * above 10 %; what lies between 5 and 10 % inside a layer is mostly sensor noise that depth-edge stopping
+ * kept (a 2 % noise field has neighbour ratios beyond 1.05 on ~1 % of pixel pairs), and tearing there costs
+ * vertex budget and opens pinholes that the layers behind must cover.
+ */
+export const PIPELINE_MESH_JUMP_RATIO = 1.1;
+
 export const INPAINT_DEFAULTS = Object.freeze({ margin: 'auto' as const, orbitBaseline: 0.2, radius: 5, firstOrderDepth: 4, feather: 2 });
 
 export interface BuildLayersContext {
@@ -222,9 +230,10 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
     // Pipeline meshing tolerance: 0.5 % of inverse depth (a quarter pixel of error at 50 px of parallax);
     // the mesh module's stricter default spends the vertex budget on sensor noise.
-    const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, ...ctx.mesh };
+    const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: PIPELINE_MESH_JUMP_RATIO, ...ctx.mesh };
     const meshOptions: MeshOptions = li === 0 ? { ...base, jumpRatio: Number.MAX_VALUE } : base;
-    const mesh = buildLayerMesh({ bbox, width: cw, height: ch, depth: layerDepth, alpha }, ctx.intrinsics, { ...meshOptions, signal });
+    const meshDepth = smoothForMesh(layerDepth, alpha, cw, ch, meshOptions.jumpRatio ?? PIPELINE_MESH_JUMP_RATIO);
+    const mesh = buildLayerMesh({ bbox, width: cw, height: ch, depth: meshDepth, alpha }, ctx.intrinsics, { ...meshOptions, signal });
     timings.meshMs += performance.now() - t1;
     ctx.onLayer?.('mesh', li + 1, L);
 
@@ -288,6 +297,42 @@ function fillDeep(rgba: Uint8ClampedArray, depth: Float32Array, role: Uint8Array
     rgba[4 * j + 2] = rgbF[3 * j + 2]!;
     depth[j] = invF[j]! > 0 ? 1 / invF[j]! : 0;
   }
+}
+
+/**
+ * The depth the mesh is built from: each content pixel's inverse depth averaged over its 3×3 neighbours that
+ * have content and lie within `jumpRatio` of it (so silhouettes and tears stay where they are). Per-pixel
+ * sensor noise that survived harmonization would otherwise make the mesher split every cell to 1 px and
+ * spend the vertex budget on noise; the texture keeps the photo's detail, the geometry does not need it.
+ */
+export function smoothForMesh(depth: Float32Array, alpha: Uint8Array, w: number, h: number, jumpRatio: number): Float32Array {
+  const out = new Float32Array(depth.length);
+  const lim = Math.min(jumpRatio, 1e30);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const d = depth[i]!;
+      if (!(d > 0) || alpha[i] === 0) {
+        out[i] = d;
+        continue;
+      }
+      const lo = d / lim;
+      const hi = d * lim;
+      let s = 0;
+      let n = 0;
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) {
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) {
+          const j = yy * w + xx;
+          const e = depth[j]!;
+          if (alpha[j] === 0 || !(e >= lo && e <= hi)) continue;
+          s += 1 / e;
+          n++;
+        }
+      }
+      out[i] = n / s;
+    }
+  }
+  return out;
 }
 
 function alphaOfFeather(j: number, w: number, h: number, role: Uint8Array, feather: number): number {

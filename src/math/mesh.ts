@@ -35,7 +35,12 @@
  *    until stable), so only 1-px quads are ever dropped for a jump: a 1-px triangle is dropped when
  *    max/min of its corner depths exceeds jumpRatio.
  * 5. Budget. The whole tree is evaluated once with every node's criticality; an attempt at tolerance
- *    scale F splits nodes with criticality > F. F = 1, 2, 4, … until the vertex count fits; if even the
+ *    scale F splits nodes with criticality > F. The smallest F of 1, 2, 4, … whose vertex count fits is
+ *    used: F = 1 is emitted directly; when it does not fit, the mandatory splits alone are COUNTED (one bit
+ *    per corner and cluster, no vertex created), then the scales are binary-searched by counting (the
+ *    split sets are nested, so the count decreases with F) and the chosen one is emitted once. A grid is
+ *    skipped at once when a cheap lower bound already exceeds the budget (the vertices of the 1-px quads
+ *    of mandatorily split 2×2 blocks, which every attempt emits). If even the
  *    mandatory splits do not fit, the crop is meshed on a 2×, 4×, … coarser grid (block = content if any
  *    pixel has content; depth = the nearest one), whose corners are still pixel corners of the crop
  *    (clamped to its right/bottom edge). Then silhouettes are only as fine as the blocks, and the texture's
@@ -44,8 +49,9 @@
  * Cost: nodes are evaluated top-down, each by one fused scan of its pixels (content, depth range and
  * bilinear error together) that stops as soon as a split is certain, children only when their parent
  * splits: a flat interior is read once, detail once more per level (1.14 reads per crop pixel on
- * bench/mesh.bench.ts). Then per attempt O(#nodes + #vertices). No per-pixel arrays or objects; the node
- * arrays (≈ 3 bytes per crop pixel) and vertex buffers are pooled between calls.
+ * bench/mesh.bench.ts). Then per attempt O(#nodes + #vertices). Corner link masks are cached (1 byte per
+ * corner); they, the node arrays (≈ 3
+ * bytes per crop pixel) and the vertex buffers are pooled between calls. No per-pixel objects.
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
 import type { Intrinsics, LayerMesh, Rect } from '../core/types';
@@ -201,70 +207,168 @@ function coarsen(g: Grid): Grid {
 }
 
 /**
- * Probe of one grid corner: depths of its four slots (0 = no content) and their link mask. One instance
- * is reused for every probe (no allocation).
+ * Grid corners: link masks (cached per corner, so each corner's four content and link tests run once per
+ * grid) and cluster inverse depths. (A precomputed inverse-depth array was measured slower: filling 8
+ * bytes per cell costs more than the few corners a smooth layer probes.)
  */
 class CornerProbe {
-  z0 = 0;
-  z1 = 0;
-  z2 = 0;
-  z3 = 0;
-  mask = 0;
+  private readonly cw: number;
 
   constructor(
     private readonly g: Grid,
     private readonly J: number,
-  ) {}
+    /** Link mask + 16 per corner once probed (0 = not yet); zeroed by the caller. */
+    private readonly masks: Uint8Array,
+  ) {
+    this.cw = g.w + 1;
+  }
 
-  /** Probes grid corner (i, j); returns the link mask (bit e: slots e and e+1 linked). */
-  at(i: number, j: number): number {
+  /** Link mask of grid corner (i, j) (bit e: slots e and e+1 linked), cached. */
+  mask(i: number, j: number): number {
+    const c = j * this.cw + i;
+    const m = this.masks[c];
+    if (m !== 0) return m & 15;
     const { w, h, depth: D, alpha: A } = this.g;
     const k = (j - 1) * w + i - 1; // TL pixel (i − 1, j − 1)
     const top = j > 0;
     const bottom = j < h;
     const left = i > 0;
     const right = i < w;
+    // Links compare metric depths, exactly like the range test of Quadtree.evalNode.
     let z = 0;
-    this.z0 = top && left && A[k] !== 0 && (z = D[k]) > 0 && z < Infinity ? z : 0;
-    this.z1 = top && right && A[k + 1] !== 0 && (z = D[k + 1]) > 0 && z < Infinity ? z : 0;
-    this.z2 = bottom && right && A[k + w + 1] !== 0 && (z = D[k + w + 1]) > 0 && z < Infinity ? z : 0;
-    this.z3 = bottom && left && A[k + w] !== 0 && (z = D[k + w]) > 0 && z < Infinity ? z : 0;
+    const z0 = top && left && A[k] !== 0 && (z = D[k]) > 0 && z < Infinity ? z : 0;
+    const z1 = top && right && A[k + 1] !== 0 && (z = D[k + 1]) > 0 && z < Infinity ? z : 0;
+    const z2 = bottom && right && A[k + w + 1] !== 0 && (z = D[k + w + 1]) > 0 && z < Infinity ? z : 0;
+    const z3 = bottom && left && A[k + w] !== 0 && (z = D[k + w]) > 0 && z < Infinity ? z : 0;
     const J = this.J;
-    const m = link(this.z0, this.z1, J) | (link(this.z1, this.z2, J) << 1) | (link(this.z2, this.z3, J) << 2) | (link(this.z3, this.z0, J) << 3);
-    this.mask = m;
-    return m;
+    const r = link(z0, z1, J) | (link(z1, z2, J) << 1) | (link(z2, z3, J) << 2) | (link(z3, z0, J) << 3);
+    this.masks[c] = r | 16;
+    return r;
   }
 
-  /** Inverse depth of the vertex of `slot`'s cluster at the probed corner (the slot must have content). */
-  iz(slot: number): number {
-    const set = AVG[this.mask * 4 + slot];
+  /** Inverse depth of `slot`'s cluster at grid corner (i, j) with link mask m (the slot must have content). */
+  izOf(m: number, i: number, j: number, slot: number): number {
+    const set = AVG[m * 4 + slot];
+    const IZ = this.g.depth;
+    const w = this.g.w;
+    const k = (j - 1) * w + i - 1;
     let s = 0;
     let n = 0;
     if (set & 1) {
-      s += 1 / this.z0;
+      s += 1 / IZ[k];
       n++;
     }
     if (set & 2) {
-      s += 1 / this.z1;
+      s += 1 / IZ[k + 1];
       n++;
     }
     if (set & 4) {
-      s += 1 / this.z2;
+      s += 1 / IZ[k + w + 1];
       n++;
     }
     if (set & 8) {
-      s += 1 / this.z3;
+      s += 1 / IZ[k + w];
       n++;
     }
     return s / n;
   }
 
-  /** Probe + inverse depth of `slot`'s cluster at grid corner (i, j). */
+  /** Inverse depth of `slot`'s cluster at grid corner (i, j). */
   izAt(i: number, j: number, slot: number): number {
-    this.at(i, j);
-    return this.iz(slot);
+    return this.izOf(this.mask(i, j), i, j, slot);
+  }
+
+  // Corners of the last planned 1-px quad (pixelPlan): link masks and cluster inverse depths of
+  // TL (slot 2 of corner (x, y)), TR (slot 3 of (x+1, y)), BR (slot 0 of (x+1, y+1)), BL (slot 1 of (x, y+1)).
+  ma = 0;
+  mb = 0;
+  mc = 0;
+  md = 0;
+  za = 0;
+  zb = 0;
+  zc = 0;
+  zd = 0;
+
+  /**
+   * Plans the 1-px quad of grid cell (x, y): two triangles, each dropped when its corner depths' ratio
+   * exceeds J; the diagonal kept is the one that keeps more triangles, else the one whose inverse depths
+   * agree best. Returns 0 when nothing is kept, else PLAN_ANY | PLAN_TLBR (diagonal TL–BR) | PLAN_K1 |
+   * PLAN_K2 (first / second triangle of that diagonal kept); the corners are left in ma…md, za…zd.
+   */
+  pixelPlan(x: number, y: number): number {
+    const k = y * this.g.w + x;
+    const z = this.g.depth[k];
+    if (!(this.g.alpha[k] !== 0 && z > 0 && z < Infinity)) return 0;
+    const J = this.J;
+    const ma = this.mask(x, y);
+    const a = this.izOf(ma, x, y, 2);
+    const mb = this.mask(x + 1, y);
+    const b = this.izOf(mb, x + 1, y, 3);
+    const mc = this.mask(x + 1, y + 1);
+    const c = this.izOf(mc, x + 1, y + 1, 0);
+    const md = this.mask(x, y + 1);
+    const d = this.izOf(md, x, y + 1, 1);
+    // Diagonal TL–BR: (TL, BL, BR) + (TL, BR, TR); diagonal TR–BL: (TL, BL, TR) + (BL, BR, TR).
+    const p1 = okRatio(a, d, c, J);
+    const p2 = okRatio(a, c, b, J);
+    const q1 = okRatio(a, d, b, J);
+    const q2 = okRatio(d, c, b, J);
+    const kp = +p1 + +p2;
+    const kq = +q1 + +q2;
+    if (kp === 0 && kq === 0) return 0;
+    const useP = kp > kq || (kp === kq && Math.abs(a - c) <= Math.abs(b - d));
+    this.ma = ma;
+    this.mb = mb;
+    this.mc = mc;
+    this.md = md;
+    this.za = a;
+    this.zb = b;
+    this.zc = c;
+    this.zd = d;
+    return useP ? PLAN_ANY | PLAN_TLBR | (p1 ? PLAN_K1 : 0) | (p2 ? PLAN_K2 : 0) : PLAN_ANY | (q1 ? PLAN_K1 : 0) | (q2 ? PLAN_K2 : 0);
+  }
+
+  /** Per-corner bit set of counted cluster representatives (countPixel / markSlot), and their number. */
+  marks: Uint8Array = new Uint8Array(0);
+  marked = 0;
+
+  /** Starts a vertex count over `marks` (zeroed, one byte per grid corner). */
+  startCount(marks: Uint8Array): void {
+    this.marks = marks;
+    this.marked = 0;
+  }
+
+  /** Counts the vertex of cluster representative `rep` at grid corner (i, j) once. */
+  private markRep(i: number, j: number, rep: number): void {
+    const c = j * this.cw + i;
+    const bit = 1 << rep;
+    if ((this.marks[c] & bit) === 0) {
+      this.marks[c] |= bit;
+      this.marked++;
+    }
+  }
+
+  /** Counts the vertex of `slot`'s cluster at grid corner (i, j) once (as MeshWriter.vertexAt creates it). */
+  markSlot(i: number, j: number, slot: number): void {
+    this.markRep(i, j, REP[this.mask(i, j) * 4 + slot]);
+  }
+
+  /** Counts the vertices the 1-px quad (x, y) creates (as Quadtree.emitPixel does). */
+  countPixel(x: number, y: number): void {
+    const plan = this.pixelPlan(x, y);
+    if (plan === 0) return;
+    const useP = (plan & PLAN_TLBR) !== 0;
+    if (useP || (plan & PLAN_K1) !== 0) this.markRep(x, y, REP[this.ma * 4 + 2]);
+    if (!useP || (plan & PLAN_K2) !== 0) this.markRep(x + 1, y, REP[this.mb * 4 + 3]);
+    if (useP || (plan & PLAN_K2) !== 0) this.markRep(x + 1, y + 1, REP[this.mc * 4]);
+    if (!useP || (plan & PLAN_K1) !== 0) this.markRep(x, y + 1, REP[this.md * 4 + 1]);
   }
 }
+
+const PLAN_ANY = 1;
+const PLAN_TLBR = 2;
+const PLAN_K1 = 4;
+const PLAN_K2 = 8;
 
 /** 1 when both depths are content (> 0) and their ratio is ≤ J. */
 function link(a: number, b: number, J: number): number {
@@ -299,6 +403,20 @@ class Scratch {
   indices: Uint32Array = new Uint32Array(0);
   keys: Int32Array = new Int32Array(0);
   vals: Int32Array = new Int32Array(0);
+  marks: Uint8Array = new Uint8Array(0);
+  blocks: Int32Array = new Int32Array(0);
+
+  /** Zeroed per-corner byte array of n entries for vertex counting. */
+  markCache(n: number): Uint8Array {
+    if (this.marks.length < n) this.marks = new Uint8Array(n);
+    else this.marks.fill(0, 0, n);
+    return this.marks.subarray(0, n);
+  }
+
+  blockList(n: number): Int32Array {
+    if (this.blocks.length < n) this.blocks = new Int32Array(n);
+    return this.blocks;
+  }
 
   float32(n: number): Float32Array {
     if (this.f32.length < n) this.f32 = new Float32Array(n);
@@ -347,8 +465,6 @@ class MeshWriter {
   private vals: Int32Array;
   private shift: number;
   private readonly cw: number; // corners per row, grid.w + 1
-  /** Link mask + 16 per corner once probed (0 = not yet). */
-  private readonly masks: Uint8Array;
 
   constructor(
     private readonly g: Grid,
@@ -379,7 +495,6 @@ class MeshWriter {
     this.keys = sc.keys;
     this.vals = sc.vals;
     this.shift = 32 - Math.log2(this.keys.length);
-    this.masks = sc.cornerCache(this.cw * (g.h + 1));
   }
 
   reset(): void {
@@ -402,20 +517,12 @@ class MeshWriter {
 
   /** Vertex of `slot`'s cluster at grid corner (i, j); created on first use. */
   vertexAt(i: number, j: number, slot: number): number {
-    const c = j * this.cw + i;
-    let m = this.masks[c];
     const p = this.probe;
-    let probed = false;
-    if (m === 0) {
-      m = p.at(i, j) | 16;
-      this.masks[c] = m;
-      probed = true;
-    }
-    const key = c * 4 + REP[(m & 15) * 4 + slot];
+    const m = p.mask(i, j);
+    const key = (j * this.cw + i) * 4 + REP[m * 4 + slot];
     const h = this.find(key);
     if (this.keys[h] === key) return this.vals[h];
-    if (!probed) p.at(i, j);
-    return this.insert(h, key, i, j, p.iz(slot));
+    return this.insert(h, key, i, j, p.izOf(m, i, j, slot));
   }
 
   /** Vertex of the cluster with representative `rep` and inverse depth `iz` at grid corner (i, j). */
@@ -641,9 +748,10 @@ class Quadtree {
    * empty, Infinity when a split is mandatory (content mixed with empty or out-of-grid pixels, a depth
    * range above J, or corner depths' ratio above J), else max(texture swim / textureTolerance, worst
    * relative error of the bilinear inverse depth at the pixel centres / depthTolerance), capped. When
-   * `lazy`, the scan stops as soon as the node is known to have content and to be split at scale 1; it is
-   * then marked PENDING with a lower bound (> 1), its exact value being needed only if a larger tolerance
-   * scale is tried (resolvePending).
+   * `lazy`, the scan stops as soon as a mandatory split is certain (exact: Infinity); once an optional
+   * split at scale 1 is certain, the error is no longer accumulated but content and range still are, and
+   * the node is marked PENDING with a lower bound 2, its exact value being needed only if a larger
+   * tolerance scale is tried (resolvePending). So flags and mandatory splits are always exact.
    */
   private evalNode(l: number, n: number, lazy: boolean): number {
     const { g, J, probe } = this;
@@ -674,10 +782,15 @@ class Quadtree {
       cornerJump = !(mx <= J * mn);
       swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
     }
-    // Already split at scale 1 whatever the pixels say (if it has content)?
-    const sure = !inside || cornerJump || swim > 1;
-    // Without the corners yet (small nodes), the error of the first scan is meaningless: ignore it.
-    const tol = !early ? Infinity : lazy ? this.depthTol : CRIT_CAP * this.depthTol;
+    // Mandatory split whatever the pixels say (if it has content)?
+    const sure = !inside || cornerJump;
+    // Lazy: once the node is known to be split at scale 1 for an optional reason, the error is no longer
+    // accumulated (its exact value is deferred to resolvePending) but content and depth range still are,
+    // so that mandatory splits, ANY and HOMOG are always exact.
+    let optional = lazy && swim > 1;
+    // Without the corners yet (small nodes), the error of the first scan is meaningless: skip it.
+    let withErr = early && !optional;
+    const tol = this.depthTol;
     const inv = 1 / s;
     let any = false;
     let all = true;
@@ -685,28 +798,46 @@ class Quadtree {
     let hi = 0;
     let err = 0;
     for (let y = y0; y < y1; y++) {
-      const b = (y - y0 + 0.5) * inv;
-      const left = i00 + (i01 - i00) * b;
-      const dv = (i10 + (i11 - i10) * b - left) * inv;
-      let val = left + 0.5 * dv;
       let k = y * w + x0;
-      for (let x = x0; x < x1; x++, k++, val += dv) {
-        const z = D[k];
-        if (A[k] !== 0 && z > 0 && z < Infinity) {
-          any = true;
-          if (z < lo) lo = z;
-          if (z > hi) hi = z;
-          const d = val * z - 1;
-          err = Math.max(err, d, -d);
-        } else {
-          all = false;
+      if (withErr) {
+        const b = (y - y0 + 0.5) * inv;
+        const left = i00 + (i01 - i00) * b;
+        const dv = (i10 + (i11 - i10) * b - left) * inv;
+        let val = left + 0.5 * dv;
+        for (let x = x0; x < x1; x++, k++, val += dv) {
+          const z = D[k];
+          if (A[k] !== 0 && z > 0 && z < Infinity) {
+            any = true;
+            if (z < lo) lo = z;
+            if (z > hi) hi = z;
+            const d = val * z - 1;
+            err = Math.max(err, d, -d);
+          } else {
+            all = false;
+          }
+        }
+      } else {
+        for (let x = x0; x < x1; x++, k++) {
+          const z = D[k];
+          if (A[k] !== 0 && z > 0 && z < Infinity) {
+            any = true;
+            if (z < lo) lo = z;
+            if (z > hi) hi = z;
+          } else {
+            all = false;
+          }
         }
       }
-      if (lazy && any && (sure || !all || hi > J * lo || err > tol)) {
-        // Has content and is split at scale 1: stop here.
-        this.cell[l][n] = ANY | PENDING;
-        this.pending = true;
-        return 2;
+      if (lazy && any) {
+        if (sure || !all || hi > J * lo) {
+          // Has content and a mandatory split: stop here (exact).
+          this.cell[l][n] = ANY;
+          return Infinity;
+        }
+        if (withErr && err > tol) {
+          withErr = false;
+          optional = true;
+        }
       }
     }
     if (!any) {
@@ -718,6 +849,12 @@ class Quadtree {
       return Infinity;
     }
     this.cell[l][n] = ANY | HOMOG;
+    if (optional) {
+      // Split at scale 1 for an optional reason; lower bound 2 until resolvePending.
+      this.cell[l][n] = ANY | HOMOG | PENDING;
+      this.pending = true;
+      return 2;
+    }
     if (!early) {
       // Small node: corners now, then its (few) pixels again for the error.
       err = 0;
@@ -770,13 +907,85 @@ class Quadtree {
 
   /** Splits at tolerance scale F, balanced and jump-safe; fills `w`. Returns false when over `maxV`. */
   attempt(F: number, w: MeshWriter, maxV: number): boolean {
+    this.prepare(F);
+    w.reset();
+    return this.emit(w, maxV);
+  }
+
+  /**
+   * Whether the mesh at tolerance scale F fits `maxV` vertices: the same splits as {@link attempt}, then
+   * the vertices are counted (one bit per corner and cluster) instead of being created.
+   */
+  fits(F: number, maxV: number, marks: Uint8Array): boolean {
+    this.prepare(F);
+    this.probe.startCount(marks);
+    return this.count(maxV);
+  }
+
+  private prepare(F: number): void {
     this.splitAt(F);
     for (;;) {
       this.balance();
       if (!this.enforceJumps()) break;
     }
-    w.reset();
-    return this.emit(w, maxV);
+  }
+
+  /** Counts the vertices {@link emit} would create; false as soon as they exceed maxV. */
+  private count(maxV: number): boolean {
+    const { g, L, probe } = this;
+    for (let l = L; l >= 1; l--) {
+      const cw = this.cw[l];
+      const split = this.split[l];
+      const cell = this.cell[l];
+      const s = 1 << l;
+      const h = s >> 1;
+      const n0 = this.existing(l, false);
+      const list = this.list;
+      for (let e = 0; e < n0; e++) {
+        const n = list[e];
+        if (split[n] === 1 || (cell[n] & ANY) === 0) continue;
+        const x0 = (n % cw) * s;
+        const y0 = ((n / cw) | 0) * s;
+        probe.markSlot(x0, y0, 2);
+        probe.markSlot(x0 + s, y0, 3);
+        probe.markSlot(x0 + s, y0 + s, 0);
+        probe.markSlot(x0, y0 + s, 1);
+        const sides = this.finerSides(l, n);
+        if (sides !== 0) {
+          probe.markSlot(x0 + h, y0 + h, 0);
+          if (sides & 8) probe.markSlot(x0, y0 + h, 1);
+          if (sides & 4) probe.markSlot(x0 + h, y0 + s, 0);
+          if (sides & 2) probe.markSlot(x0 + s, y0 + h, 0);
+          if (sides & 1) probe.markSlot(x0 + h, y0, 2);
+        }
+        if (probe.marked > maxV) return false;
+      }
+    }
+    if (L === 0) {
+      for (let y = 0; y < g.h; y++) {
+        for (let x = 0; x < g.w; x++) probe.countPixel(x, y);
+        if (probe.marked > maxV) return false;
+      }
+      return true;
+    }
+    const cw = this.cw[1];
+    const ch = this.ch[1];
+    const split = this.split[1];
+    for (let cy = 0; cy < ch; cy++) {
+      for (let cx = 0; cx < cw; cx++) {
+        if (split[cy * cw + cx] !== 1) continue;
+        const x = 2 * cx;
+        const y = 2 * cy;
+        probe.countPixel(x, y);
+        if (x + 1 < g.w) probe.countPixel(x + 1, y);
+        if (y + 1 < g.h) {
+          probe.countPixel(x, y + 1);
+          if (x + 1 < g.w) probe.countPixel(x + 1, y + 1);
+        }
+      }
+      if (probe.marked > maxV) return false;
+    }
+    return true;
   }
 
   /** Split flags at scale F: existing nodes with criticality > F (their children are all evaluated). */
@@ -1011,41 +1220,25 @@ class Quadtree {
     return true;
   }
 
-  /** A 1-px quad: two triangles, each dropped when its corner depths' ratio exceeds J. */
+  /** A 1-px quad: two triangles, each dropped when its corner depths' ratio exceeds J (CornerProbe.pixelPlan). */
   private emitPixel(w: MeshWriter, x: number, y: number): void {
-    const { g, J, probe } = this;
-    const k = y * g.w + x;
-    const z = g.depth[k];
-    if (!(g.alpha[k] !== 0 && z > 0 && z < Infinity)) return;
-    const ma = probe.at(x, y);
-    const a = probe.iz(2);
-    const mb = probe.at(x + 1, y);
-    const b = probe.iz(3);
-    const mc = probe.at(x + 1, y + 1);
-    const c = probe.iz(0);
-    const md = probe.at(x, y + 1);
-    const d = probe.iz(1);
-    // Diagonal TL–BR: (TL, BL, BR) + (TL, BR, TR); diagonal TR–BL: (TL, BL, TR) + (BL, BR, TR).
-    // Keep the diagonal that keeps more triangles, else the one whose inverse depths agree best.
-    const p1 = okRatio(a, d, c, J);
-    const p2 = okRatio(a, c, b, J);
-    const q1 = okRatio(a, d, b, J);
-    const q2 = okRatio(d, c, b, J);
-    const kp = +p1 + +p2;
-    const kq = +q1 + +q2;
-    if (kp === 0 && kq === 0) return;
-    const useP = kp > kq || (kp === kq && Math.abs(a - c) <= Math.abs(b - d));
+    const p = this.probe;
+    const plan = p.pixelPlan(x, y);
+    if (plan === 0) return;
+    const useP = (plan & PLAN_TLBR) !== 0;
+    const k1 = (plan & PLAN_K1) !== 0;
+    const k2 = (plan & PLAN_K2) !== 0;
     // Create only the corners of kept triangles (no unreferenced vertices).
-    const tl = !useP && !q1 ? -1 : w.vertex(x, y, REP[ma * 4 + 2], a);
-    const tr = useP && !p2 ? -1 : w.vertex(x + 1, y, REP[mb * 4 + 3], b);
-    const br = !useP && !q2 ? -1 : w.vertex(x + 1, y + 1, REP[mc * 4], c);
-    const bl = useP && !p1 ? -1 : w.vertex(x, y + 1, REP[md * 4 + 1], d);
+    const tl = useP || k1 ? w.vertex(x, y, REP[p.ma * 4 + 2], p.za) : -1;
+    const tr = !useP || k2 ? w.vertex(x + 1, y, REP[p.mb * 4 + 3], p.zb) : -1;
+    const br = useP || k2 ? w.vertex(x + 1, y + 1, REP[p.mc * 4], p.zc) : -1;
+    const bl = !useP || k1 ? w.vertex(x, y + 1, REP[p.md * 4 + 1], p.zd) : -1;
     if (useP) {
-      if (p1) w.tri(tl, bl, br);
-      if (p2) w.tri(tl, br, tr);
+      if (k1) w.tri(tl, bl, br);
+      if (k2) w.tri(tl, br, tr);
     } else {
-      if (q1) w.tri(tl, bl, tr);
-      if (q2) w.tri(bl, br, tr);
+      if (k1) w.tri(tl, bl, tr);
+      if (k2) w.tri(bl, br, tr);
     }
   }
 }
@@ -1114,6 +1307,74 @@ export function buildLayerMeshDetailed(crop: MeshCrop, intrinsics: Intrinsics, o
   }
 }
 
+/**
+ * A lower bound on the vertex count of
+ * ANY mesh of the grid: a level-1 node (2×2 block) with content that mixes content and empty cells,
+ * leaves the grid, or spans a depth range above J is split mandatorily, and so are all its ancestors (they
+ * contain it), so its cells are 1-px leaves of every attempt; the vertices their quads create (counted
+ * exactly as emitPixel creates them) are in every mesh. Returns true when that bound exceeds maxV, i.e.
+ * the grid cannot fit whatever the tolerance scale.
+ */
+function prepareGrid(g: Grid, probe: CornerProbe, J: number, levels: number, maxV: number, scratch: Scratch): boolean {
+  const { w, h, depth: D, alpha: A } = g;
+  const bw = Math.ceil(w / 2);
+  const bh = Math.ceil(h / 2);
+  const blocks = scratch.blockList(levels >= 1 ? bw * bh : 0);
+  let nb = 0;
+  if (levels === 0) return false;
+  for (let by = 0; by < bh; by++) {
+    const y = 2 * by;
+    const two = y + 1 < h;
+    let k = y * w;
+    for (let bx = 0; bx < bw; bx++, k += 2) {
+      // Cells of the block (missing ones outside the grid count as empty: the block leaves the grid).
+      const right = 2 * bx + 1 < w;
+      const nc = +isContent(A, D, k) + +(right && isContent(A, D, k + 1)) + +(two && isContent(A, D, k + w)) + +(right && two && isContent(A, D, k + w + 1));
+      if (nc === 0) continue;
+      if (nc < 4) {
+        blocks[nb++] = by * bw + bx;
+        continue;
+      }
+      // Range on metric depth, exactly as Quadtree.evalNode tests it.
+      const z0 = D[k];
+      const z1 = D[k + 1];
+      const z2 = D[k + w];
+      const z3 = D[k + w + 1];
+      const lo = Math.min(z0, z1, z2, z3);
+      const hi = Math.max(z0, z1, z2, z3);
+      if (hi > J * lo) blocks[nb++] = by * bw + bx;
+    }
+  }
+  // Without levels every pixel is a 1-px leaf anyway; each block's quads create at most 16 vertices.
+  if (16 * nb <= maxV) return false;
+  probe.startCount(scratch.markCache((w + 1) * (h + 1)));
+  for (let e = 0; e < nb; e++) {
+    const b = blocks[e];
+    const x = 2 * (b % bw);
+    const y = 2 * ((b / bw) | 0);
+    probe.countPixel(x, y);
+    if (x + 1 < w) probe.countPixel(x + 1, y);
+    if (y + 1 < h) {
+      probe.countPixel(x, y + 1);
+      if (x + 1 < w) probe.countPixel(x + 1, y + 1);
+    }
+    if (probe.marked > maxV) return true;
+  }
+  return false;
+}
+
+function isContent(A: Uint8Array | Uint8ClampedArray, D: Float32Array, k: number): boolean {
+  const z = D[k];
+  return A[k] !== 0 && z > 0 && z < Infinity;
+}
+
+/** Number of quadtree levels above the pixels (roots are 2^levels cells), as Quadtree computes it. */
+function treeLevels(g: Grid, maxCell: number): number {
+  let L = 0;
+  while (1 << L < maxCell && 1 << L < Math.max(g.w, g.h)) L++;
+  return L;
+}
+
 function meshGrids(
   crop: MeshCrop,
   intrinsics: Intrinsics,
@@ -1127,31 +1388,50 @@ function meshGrids(
 ): LayerMeshResult {
   // An empty crop needs no special case: no node has content, nothing is emitted.
   let grid: Grid = { w: crop.width, h: crop.height, step: 1, depth: crop.depth, alpha: crop.alpha };
-  for (;;) {
+  for (;; grid = coarsen(grid)) {
     throwIfAborted(signal);
-    const probe = new CornerProbe(grid, J);
-    const DBG = (globalThis as any).MESH_DBG as boolean | undefined;
-    let tD = performance.now();
+    const nCorners = (grid.w + 1) * (grid.h + 1);
+    const probe = new CornerProbe(grid, J, scratch.cornerCache(nCorners));
+    if (prepareGrid(grid, probe, J, treeLevels(grid, maxCell), maxV, scratch)) {
+      // Even the mandatory splits exceed the budget.
+      invariant(grid.w > 1 || grid.h > 1, 'a 1-cell grid fits any budget ≥ 4 vertices');
+      continue;
+    }
     const tree = new Quadtree(grid, J, depthTol, texTol, probe, maxCell, scratch, signal);
-    if (DBG) console.log(`  grid step ${grid.step}: crit ${(performance.now() - tD).toFixed(1)} ms, maxCrit ${tree.maxCrit}`);
     const writer = new MeshWriter(grid, crop, intrinsics, probe, scratch);
-    // Tolerance scales 1, 2, 4, … while they can still remove splits, then mandatory splits only.
-    for (let F = 1; ; F *= 2) {
-      throwIfAborted(signal);
-      // CRIT_CAP: optional criticalities are capped there, mandatory ones are Infinity.
-      tD = performance.now();
-      if (F > 1) tree.resolvePending();
-      const tR = performance.now() - tD;
-      const scale = F > 1 && F >= tree.maxCrit ? CRIT_CAP : F;
-      tD = performance.now();
-      const ok = tree.attempt(scale, writer, maxV);
-      if (DBG) console.log(`   F=${scale} resolve ${tR.toFixed(1)} attempt ${(performance.now() - tD).toFixed(1)} ms ok=${ok} nV=${writer.nV} maxCrit ${tree.maxCrit}`);
+    const done = (scale: number): LayerMeshResult => {
       writer.release();
-      if (ok) return { mesh: writer.result(), gridStep: grid.step, toleranceScale: scale === CRIT_CAP ? Infinity : scale };
-      if (scale === CRIT_CAP) break;
+      return { mesh: writer.result(), gridStep: grid.step, toleranceScale: scale === CRIT_CAP ? Infinity : scale };
+    };
+    // Scale 1 first (most layers fit): emitted directly.
+    if (tree.attempt(1, writer, maxV)) return done(1);
+    writer.release();
+    throwIfAborted(signal);
+    // Then only counts: mandatory splits alone (scale CRIT_CAP: optional criticalities are capped there,
+    // mandatory ones are Infinity) …
+    const marks = (): Uint8Array => scratch.markCache(nCorners);
+    if (tree.fits(CRIT_CAP, maxV, marks())) {
+      // … and the smallest scale 2, 4, … that fits: the candidates are the powers of two below the largest
+      // criticality, then CRIT_CAP (beyond maxCrit nothing changes). The vertex count decreases with the
+      // scale (the split sets are nested), so a binary search over them finds it.
+      tree.resolvePending();
+      throwIfAborted(signal);
+      const cand: number[] = [];
+      for (let F = 2; F < tree.maxCrit && F < CRIT_CAP; F *= 2) cand.push(F);
+      cand.push(CRIT_CAP);
+      let lo = 0;
+      let hi = cand.length - 1; // fits
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (tree.fits(cand[mid], maxV, marks())) hi = mid;
+        else lo = mid + 1;
+        throwIfAborted(signal);
+      }
+      const ok = tree.attempt(cand[hi], writer, maxV);
+      invariant(ok, 'the counted mesh fits the budget');
+      return done(cand[hi]);
     }
     invariant(grid.w > 1 || grid.h > 1, 'a 1-cell grid fits any budget ≥ 4 vertices');
-    grid = coarsen(grid);
   }
 }
 
