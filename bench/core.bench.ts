@@ -34,6 +34,7 @@ import { bandDistance, segmentDepth } from '../src/math/labels';
 import { harmonicFill } from '../src/math/harmonic';
 import { inpaintTelea } from '../src/math/telea';
 import { buildLayerMesh } from '../src/math/mesh';
+import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, smoothForMesh } from '../src/core/build-layers';
 import { decodePFM } from '../src/io/pfm';
 import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
 import { makeScene } from '../test/fixtures/scene';
@@ -320,9 +321,15 @@ const crops = built.layers.map((l, k) => ({
   back: built.sourceIndex[k] === 0,
 }));
 let verts = 0;
+// As the pipeline meshes (build-layers.ts): smoothed depth, pipeline tolerance and tear ratio; the timing
+// includes the smoothing pass.
 await time('mesh all layers (buildLayerMesh)', () => {
   verts = 0;
-  for (const { crop, back } of crops) verts += buildLayerMesh(crop, intrinsics, back ? { jumpRatio: Number.MAX_VALUE } : {}).positions.length / 3;
+  for (const { crop, back } of crops) {
+    const jumpRatio = back ? Number.MAX_VALUE : PIPELINE_MESH_JUMP_RATIO;
+    const depth = smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, jumpRatio);
+    verts += buildLayerMesh({ ...crop, depth }, intrinsics, { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio }).positions.length / 3;
+  }
 }, { targetMs: 100 });
 rows[rows.length - 1]!.note = `${nLayers} layers, ${verts} vertices`;
 
