@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The JSON report lets .ci/run print a one-line summary ("N passed, N failed").
+    reporters: ['default', ['json', { outputFile: 'out/test-results.json' }]],
   },
 });
