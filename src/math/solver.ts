@@ -100,20 +100,24 @@ export function solveGridPCG(sys: GridSystem, x0: Float32Array, options: SolveOp
   // accumulates rᵀz. Fixed and inactive pixels need no branch: invD = diag = 0 there keeps z, p and their
   // contribution to q at zero (r may drift there but is never read through z).
   let beta = 0;
+  let pending = 0; // α of the current direction p, not yet applied to x (applied lazily in pass 1)
   while (residual > tol && it < maxIt) {
     if (it % abortEvery === 0) throwIfAborted(signal);
-    const pq = directionAndStencil(p, z, q, diag, wx, wy, W, H, beta, it > 0);
+    const pq = directionAndStencil(p, z, q, diag, wx, wy, x, pending, W, H, beta, it > 0);
+    pending = 0;
     if (!(pq > 0)) {
       if (pq === 0 || Number.isNaN(pq)) break;
       throw new DioramaError('SOLVER_FAILED', `solver: the system is not positive definite (pᵀAp = ${pq})`);
     }
     const alpha = rz / pq;
-    const rzNew = updateSolution(x, p, r, q, z, invD, alpha, W, W + N);
+    const rzNew = updateResidual(r, q, z, invD, alpha, W, W + N);
+    pending = alpha;
     beta = rzNew / rz;
     rz = rzNew;
     it++;
     residual = Math.sqrt(Math.max(rz, 0) / denom);
   }
+  if (pending !== 0) for (let k = W; k < W + N; k++) x[k] = x[k]! + pending * p[k]!;
   return { x: x.slice(W, W + N), iterations: it, residual, converged: residual <= tol };
 }
 
@@ -188,7 +192,11 @@ function setupSystem(
   return { rz, freeCount, bNorm };
 }
 
-/** p = z + βp (when `update`), then q = A p over the padded grid; returns pᵀq. */
+/**
+ * Pass 1 of a PCG iteration: applies the previous step to the solution, x += α_prev·p, and the direction
+ * update p = z + βp (when `update`), one row ahead of the stencil q = A p that needs rows y−1..y+1; returns
+ * pᵀq. Folding the x update in here saves pass 2 a read of p.
+ */
 function directionAndStencil(
   p: Float32Array,
   z: Float32Array,
@@ -196,17 +204,19 @@ function directionAndStencil(
   diag: Float32Array,
   wx: Float32Array,
   wy: Float32Array,
+  x: Float32Array,
+  alphaPrev: number,
   W: number,
   H: number,
   beta: number,
   update: boolean,
 ): number {
-  if (update) for (let k = W; k < 2 * W; k++) p[k] = z[k]! + beta * p[k]!;
+  if (update) advanceRow(x, p, z, alphaPrev, beta, W, 2 * W);
   let pq = 0;
   for (let y = 0; y < H; y++) {
     const start = W + y * W;
     const end = start + W;
-    if (update && y + 1 < H) for (let k = end; k < end + W; k++) p[k] = z[k]! + beta * p[k]!;
+    if (update && y + 1 < H) advanceRow(x, p, z, alphaPrev, beta, end, end + W);
     for (let k = start; k < end; k++) {
       const pk = p[k]!;
       const v = diag[k]! * pk - wx[k]! * p[k + 1]! - wx[k - 1]! * p[k - 1]! - wy[k]! * p[k + W]! - wy[k - W]! * p[k - W]!;
@@ -217,21 +227,19 @@ function directionAndStencil(
   return pq;
 }
 
-/** x += αp, r −= αq, z = M⁻¹r over [start, end); returns rᵀz. */
-function updateSolution(
-  x: Float32Array,
-  p: Float32Array,
-  r: Float32Array,
-  q: Float32Array,
-  z: Float32Array,
-  invD: Float32Array,
-  alpha: number,
-  start: number,
-  end: number,
-): number {
+/** x += α·p, then p = z + βp, over [start, end). */
+function advanceRow(x: Float32Array, p: Float32Array, z: Float32Array, alpha: number, beta: number, start: number, end: number): void {
+  for (let k = start; k < end; k++) {
+    const pk = p[k]!;
+    x[k] = x[k]! + alpha * pk;
+    p[k] = z[k]! + beta * pk;
+  }
+}
+
+/** Pass 2: r −= αq, z = M⁻¹r over [start, end); returns rᵀz. */
+function updateResidual(r: Float32Array, q: Float32Array, z: Float32Array, invD: Float32Array, alpha: number, start: number, end: number): number {
   let rz = 0;
   for (let k = start; k < end; k++) {
-    x[k] = x[k]! + alpha * p[k]!;
     const rk = r[k]! - alpha * q[k]!;
     r[k] = rk;
     const zk = rk * invD[k]!;
