@@ -215,8 +215,12 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
 
   timings.prepare = lap();
   let refined = labels;
-  const z = new Float32Array(N);
-  for (let i = 0; i < N; i++) z[i] = known[i] ? (inverse ? target[i]! : 1 / target[i]!) : 0;
+  // Inverse depth for the evidence (0 = unknown): the data target itself in the inverse domain.
+  let z = target;
+  if (!inverse) {
+    z = new Float32Array(N);
+    for (let i = 0; i < N; i++) z[i] = known[i] ? 1 / target[i]! : 0;
+  }
   if (o.alignShift > 0) {
     refined = alignLabels(refined, input.image, z, known, W, H, { maxShift: o.alignShift, window: o.alignWindow, colorWeight: o.alignColorWeight, shiftPenalty: o.alignPenalty, signal });
   }
@@ -299,8 +303,12 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   // depth carried up to the silhouette, which is close to the solution there; CG then needs tens of
   // iterations, not the hundreds it takes to carry values through low-confidence pixels by itself.
   timings.weights = lap();
-  const anchor = new Uint8Array(N);
-  for (let i = 0; i < N; i++) anchor[i] = known[i] && dist[i]! > R ? 1 : 0;
+  // Anchors: known depth outside the band (the same set depth stopping uses).
+  let anchor = stopOK;
+  if (!useDepthStop) {
+    anchor = new Uint8Array(N);
+    for (let i = 0; i < N; i++) anchor[i] = known[i] && dist[i]! > R ? 1 : 0;
+  }
   const start = R > 0 ? fillNearest(x0, anchor, W, H, refined) : x0;
   const res = solveGridPCG({ width: W, height: H, c, b: x0, wx, wy }, start, {
     tolerance: o.tolerance,
