@@ -366,6 +366,27 @@ describe('buildLayerMesh: geometry', () => {
     expect(d.nV).toBeLessThan(0.5 * 257 * 257);
   });
 
+  it('ignores zero-mean per-pixel noise (block-mean error) but still refines a noisy dome', () => {
+    // ±0.5 % i.i.d. uniform relative noise (σ = 0.5 %/√3 ≈ 0.29 %) with depthTolerance 0.005, as in the
+    // pipeline. A per-pixel maximum would fire everywhere (noise peaks ≈ the tolerance, plus corner noise).
+    // The error is a mean over ≥ 16 pixels (4-px cells and larger) against corners that average 4 pixels:
+    // σ ≈ 0.29 %/4 for the block, ≲ 0.29 %/2·(10/16) for the interpolated corners, ≈ 0.12 % together, so
+    // 0.5 % is > 4σ and the noisy plane stays (almost) as coarse as the clean one (25 vertices).
+    const noise = rng(7);
+    const n1 = new Float32Array(256 * 256).map(() => 1 + 0.01 * (noise() - 0.5));
+    const tol = { depthTolerance: 0.005 };
+    const flat = makeCrop(256, 256, 0, 0, (x, y) => 2 * n1[y * 256 + x], () => 255);
+    const dome = makeCrop(256, 256, 0, 0, (x, y) => (2 - 0.4 * Math.exp(-((x - 128) ** 2 + (y - 128) ** 2) / (2 * 40 ** 2))) * n1[y * 256 + x], () => 255);
+    const rf = buildLayerMeshDetailed(flat, K0, tol);
+    const rd = buildLayerMeshDetailed(dome, K0, tol);
+    const f = checkMesh(flat, K0, rf, { J: 1.05, maxV: MESH_DEFAULTS.maxVertices });
+    const d = checkMesh(dome, K0, rd, { J: 1.05, maxV: MESH_DEFAULTS.maxVertices });
+    expect(rf.toleranceScale).toBe(1);
+    expect(f.nV).toBeLessThan(0.02 * 257 * 257);
+    expect(d.nV).toBeGreaterThan(4 * f.nV);
+    expect(d.nV).toBeLessThan(0.5 * 257 * 257);
+  });
+
   it('keeps small homogeneous cells whole: a flat 6×6 crop is one 4-px fan cell and five 2-px cells', () => {
     // Roots of 8 px stick out of the crop → split; the 4-px cell at (0, 0) is inside and flat → leaf, fanned
     // towards its finer right and bottom neighbours (mid-edge vertices (4, 2), (2, 4) + centre (2, 2));

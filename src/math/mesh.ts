@@ -22,8 +22,21 @@
  *    MANDATORILY when it mixes content and empty pixels, when its pixels' depth range max/min exceeds
  *    jumpRatio (a range ≤ jumpRatio guarantees that all its pixels are linked), or when its corner depths'
  *    ratio exceeds jumpRatio; OPTIONALLY (by its criticality = worst error / tolerance) when (a) the bilinear
- *    interpolation of its corner inverse depths misses a pixel's inverse depth by more than
- *    depthTolerance (relative), or (b) its "texture swim" s·(ρ−1)/4 px exceeds textureTolerance: a
+ *    interpolation of its corner inverse depths misses the surface by more than depthTolerance
+ *    (relative), the miss being measured on a DENOISED signal: the relative residual
+ *    r = iz_bilinear / iz − 1 at the pixel centres is averaged over each quadrant of the cell (over the
+ *    whole cell when it is 2 or 4 px wide, so a block always holds ≥ 4 resp. 16 pixels) and the
+ *    largest |block mean| is compared with depthTolerance. Why: monocular/sensor depth carries per-pixel
+ *    noise of the same order as the tolerance (≈ 0.2–0.3 % of inverse depth after the pipeline's 3×3
+ *    smoothing, against 0.5 %), and a per-pixel maximum fires on the noise's extremes, refining flat
+ *    noisy areas to full density and blowing the vertex budget; a block mean of zero-mean noise shrinks
+ *    as 1/√(pixels) (i.i.d.) while a real misfit (curvature, a crease, a slope change) has a consistent
+ *    sign over a block and survives it (a quadratic's bilinear residual keeps ≈ 2/3 of its peak in a
+ *    quadrant mean), and residuals of opposite sign in different quadrants (an S-shaped profile) are
+ *    not cancelled. The price: a bump much narrower than a quadrant is diluted by its area fraction
+ *    (a k-px bump in an s-px cell counts ≈ (2k/s)² of its height) and is refined only if it also breaks
+ *    jumpRatio or the swim test (a single-pixel spike counts ≈ 1/4 of its height in a 2-px cell, 1/16 in a
+ *    4-px cell). (b) its "texture swim" s·(ρ−1)/4 px exceeds textureTolerance: a
  *    planar triangle with corner depth ratio ρ is textured with perspective-correct (affine-in-3D) UVs,
  *    whose image point drifts from the true projective one by up to ≈ s·(ρ−1)/4 px in a cell of s px
  *    (derivation: along an edge the drift is s·t(1−t)(Z0−Z1)/((1−t)Z0+tZ1), maximal near t = ½).
@@ -38,8 +51,8 @@
  *    scale F splits nodes with criticality > F. The smallest F of 1, 2, 4, … whose vertex count fits is
  *    used: F = 1 is emitted directly; when it does not fit, the mandatory splits alone are COUNTED (one bit
  *    per corner and cluster, no vertex created), then the scales are binary-searched by counting (the
- *    split sets are nested, so the count decreases with F) and the chosen one is emitted once. A grid is
- *    skipped at once when a cheap lower bound already exceeds the budget (the vertices of the 1-px quads
+ *    split sets are nested, so the count decreases with F) and the chosen one is emitted once. When F = 1
+ *    does not fit, a grid is skipped at once if a cheap lower bound already exceeds the budget (the vertices of the 1-px quads
  *    of mandatorily split 2×2 blocks, which every attempt emits). If even the
  *    mandatory splits do not fit, the crop is meshed on a 2×, 4×, … coarser grid (block = content if any
  *    pixel has content; depth = the nearest one), whose corners are still pixel corners of the crop
@@ -47,11 +60,10 @@
  *    alpha has to cut them; meshes stay crack-free and within budget.
  *
  * Cost: nodes are evaluated top-down, each by one fused scan of its pixels (content, depth range and
- * bilinear error together) that stops as soon as a split is certain, children only when their parent
- * splits: a flat interior is read once, detail once more per level (1.14 reads per crop pixel on
- * bench/mesh.bench.ts). Then per attempt O(#nodes + #vertices). Corner link masks are cached (1 byte per
- * corner); they, the node arrays (≈ 3
- * bytes per crop pixel) and the vertex buffers are pooled between calls. No per-pixel objects.
+ * quadrant sums of the bilinear residual together) that stops as soon as a split is certain, children
+ * only when their parent splits: a flat interior is read once, detail once more per level. Then per
+ * attempt O(#nodes + #vertices). Corner link masks are cached (1 byte per corner); they, the node arrays
+ * (≈ 3 bytes per crop pixel) and the vertex buffers are pooled between calls. No per-pixel objects.
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
 import type { Intrinsics, LayerMesh, Rect } from '../core/types';
@@ -78,7 +90,9 @@ export interface MeshOptions {
   /**
    * Relative tolerance on inverse depth for the planar (bilinear) approximation of a cell, default 0.002:
    * parallax is proportional to inverse depth, so a viewpoint shift that gives a surface 50 px of parallax
-   * misplaces it by at most a further 0.1 px.
+   * misplaces it by at most a further 0.1 px. It bounds the misfit of the surface AVERAGED over blocks
+   * (each quadrant of a cell, a whole cell of ≤ 4 px), not per pixel: zero-mean per-pixel depth noise
+   * does not force refinement (see the module comment).
    */
   depthTolerance?: number;
   /** Maximum texture swim (px) from perspective-correct UVs on a slanted cell, default 0.125 px. */
@@ -628,6 +642,15 @@ class MeshWriter {
   }
 }
 
+/**
+ * Side of the averaging blocks of the depth error in a cell of side s (a power of two ≥ 2): its quadrants
+ * (s/2), but never fewer than 16 pixels per block (cells of side ≤ 4 are averaged whole), see the module
+ * comment.
+ */
+function blockSide(s: number): number {
+  return s <= 4 ? s : s >> 1;
+}
+
 /** Criticality cap for optional splits (mandatory ones are Infinity); also the "no optional split" scale. */
 const CRIT_CAP = 1 << 24;
 
@@ -636,9 +659,9 @@ const CRIT_CAP = 1 << 24;
  * [cy·2^l, (cy+1)·2^l); level L nodes are the roots, level 0 the pixels (never stored).
  *
  * Nodes are evaluated top-down at tolerance scale 1, each by ONE fused scan of its pixels (content,
- * min/max depth and bilinear error together), children only when the node is split: a flat interior is
- * read once, detail costs one more scan per level. A node's `crit` is NaN until evaluated; unevaluated
- * nodes lie under a homogeneous or an empty evaluated ancestor and inherit its flags when they come to
+ * min/max depth and the quadrant sums of the block error together; nodes of side ≤ 4 re-read their few
+ * pixels once their corners are known), children only when the node is split. A node's `crit` is NaN
+ * until evaluated; unevaluated nodes lie under a homogeneous or an empty evaluated ancestor and inherit its flags when they come to
  * exist (splitNode).
  */
 class Quadtree {
@@ -746,12 +769,12 @@ class Quadtree {
   /**
    * Evaluates node n of level l (l ≥ 1): sets its ANY / HOMOG flags and returns its criticality: 0 when
    * empty, Infinity when a split is mandatory (content mixed with empty or out-of-grid pixels, a depth
-   * range above J, or corner depths' ratio above J), else max(texture swim / textureTolerance, worst
-   * relative error of the bilinear inverse depth at the pixel centres / depthTolerance), capped. When
-   * `lazy`, the scan stops as soon as a mandatory split is certain (exact: Infinity); once an optional
-   * split at scale 1 is certain, the error is no longer accumulated but content and range still are, and
-   * the node is marked PENDING with a lower bound 2, its exact value being needed only if a larger
-   * tolerance scale is tried (resolvePending). So flags and mandatory splits are always exact.
+   * range above J, or corner depths' ratio above J), else max(texture swim / textureTolerance, block
+   * error (blockError) / depthTolerance), capped. When `lazy`, the content scan stops as soon as a
+   * mandatory split is certain (exact: Infinity); once an optional split at scale 1 is certain, the error
+   * scan is skipped or cut short and the node is marked PENDING with a lower bound, its exact value being
+   * needed only if a larger tolerance scale is tried (resolvePending). So flags and mandatory splits are
+   * always exact.
    */
   private evalNode(l: number, n: number, lazy: boolean): number {
     const { g, J, probe } = this;
@@ -784,37 +807,55 @@ class Quadtree {
     }
     // Mandatory split whatever the pixels say (if it has content)?
     const sure = !inside || cornerJump;
-    // Lazy: once the node is known to be split at scale 1 for an optional reason, the error is no longer
-    // accumulated (its exact value is deferred to resolvePending) but content and depth range still are,
-    // so that mandatory splits, ANY and HOMOG are always exact.
+    // One scan for content, depth range (metric depth) and, on large inside nodes whose corners are
+    // known, the quadrant sums of the bilinear-to-pixel inverse-depth ratio (blockError's error, fused).
+    // When lazy it stops as soon as a mandatory split is certain, and stops summing once an optional
+    // split at scale 1 is certain (the node is then PENDING, its exact criticality deferred to
+    // resolvePending), so flags and mandatory splits are always exact.
     let optional = lazy && swim > 1;
-    // Without the corners yet (small nodes), the error of the first scan is meaningless: skip it.
     let withErr = early && !optional;
     const tol = this.depthTol;
     const inv = 1 / s;
+    const xm = x0 + (s >> 1);
+    const ym = y0 + (s >> 1);
+    const norm = 4 / (s * s);
+    let qa = 0; // Σ bilinear·z over the left / right quadrant of the current half
+    let qb = 0;
+    let err = 0;
     let any = false;
     let all = true;
     let lo = Infinity;
     let hi = 0;
-    let err = 0;
     for (let y = y0; y < y1; y++) {
       let k = y * w + x0;
       if (withErr) {
-        const b = (y - y0 + 0.5) * inv;
-        const left = i00 + (i01 - i00) * b;
-        const dv = (i10 + (i11 - i10) * b - left) * inv;
+        const t = (y - y0 + 0.5) * inv;
+        const left = i00 + (i01 - i00) * t;
+        const dv = (i10 + (i11 - i10) * t - left) * inv;
         let val = left + 0.5 * dv;
-        for (let x = x0; x < x1; x++, k++, val += dv) {
-          const z = D[k];
-          if (A[k] !== 0 && z > 0 && z < Infinity) {
-            any = true;
-            if (z < lo) lo = z;
-            if (z > hi) hi = z;
-            const d = val * z - 1;
-            err = Math.max(err, d, -d);
-          } else {
-            all = false;
+        for (let half = 0, x = x0; half < 2; half++) {
+          const xe = half === 0 ? xm : x1;
+          let q = 0;
+          for (; x < xe; x++, k++, val += dv) {
+            const z = D[k];
+            if (A[k] !== 0 && z > 0 && z < Infinity) {
+              any = true;
+              if (z < lo) lo = z;
+              if (z > hi) hi = z;
+              q += val * z;
+            } else {
+              all = false;
+            }
           }
+          if (half === 0) qa += q;
+          else qb += q;
+        }
+        if (y + 1 === ym || y + 1 === y1) {
+          const ea = qa * norm - 1;
+          const eb = qb * norm - 1;
+          err = Math.max(err, ea, -ea, eb, -eb);
+          qa = 0;
+          qb = 0;
         }
       } else {
         for (let x = x0; x < x1; x++, k++) {
@@ -856,8 +897,7 @@ class Quadtree {
       return 2;
     }
     if (!early) {
-      // Small node: corners now, then its (few) pixels again for the error.
-      err = 0;
+      // Small node (side 2 or 4, mostly at silhouettes): corners only now, then its few pixels again.
       i00 = probe.izAt(x0, y0, 2);
       i10 = probe.izAt(x0 + s, y0, 3);
       i11 = probe.izAt(x0 + s, y0 + s, 0);
@@ -866,19 +906,7 @@ class Quadtree {
       const mn = Math.min(i00, i10, i11, i01);
       cornerJump = !(mx <= J * mn);
       swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
-      if (!cornerJump && swim <= CRIT_CAP) {
-        for (let y = y0; y < y1; y++) {
-          const b = (y - y0 + 0.5) * inv;
-          const left = i00 + (i01 - i00) * b;
-          const dv = (i10 + (i11 - i10) * b - left) * inv;
-          let val = left + 0.5 * dv;
-          let k = y * w + x0;
-          for (let x = x0; x < x1; x++, k++, val += dv) {
-            const d = val * D[k] - 1;
-            err = Math.max(err, d, -d);
-          }
-        }
-      }
+      if (!cornerJump && swim <= CRIT_CAP) err = this.blockError(x0, y0, s, i00, i10, i11, i01);
     }
     if (cornerJump) return Infinity;
     const c = Math.min(CRIT_CAP, Math.max(swim, err / this.depthTol));
@@ -889,6 +917,37 @@ class Quadtree {
     }
     if (c > this.maxCrit) this.maxCrit = c;
     return c;
+  }
+
+  /**
+   * Depth error of the s×s node at (x0, y0) (inside the grid, all content) against the bilinear
+   * interpolation of its corner inverse depths i00, i10, i11, i01 (TL, TR, BR, BL): the largest |mean|,
+   * over the node's aligned b×b pixel blocks (b = blockSide(s)), of the relative residual
+   * r = iz_bilinear(pixel centre) / iz − 1 (see the module comment). evalNode computes the same quantity
+   * fused into its content scan for nodes of side ≥ 8 (quadrant sums) and calls this for small ones.
+   */
+  private blockError(x0: number, y0: number, s: number, i00: number, i10: number, i11: number, i01: number): number {
+    const { w, depth: D } = this.g;
+    const b = blockSide(s);
+    const inv = 1 / s;
+    const norm = 1 / (b * b);
+    let err = 0;
+    for (let by = y0; by < y0 + s; by += b) {
+      for (let bx = x0; bx < x0 + s; bx += b) {
+        let sum = 0;
+        for (let y = by; y < by + b; y++) {
+          const t = (y - y0 + 0.5) * inv;
+          const left = i00 + (i01 - i00) * t;
+          const dv = (i10 + (i11 - i10) * t - left) * inv;
+          let val = left + (bx - x0 + 0.5) * dv;
+          let k = y * w + bx;
+          for (let x = 0; x < b; x++, k++, val += dv) sum += val * D[k];
+        }
+        const e = sum * norm - 1;
+        err = Math.max(err, e, -e);
+      }
+    }
+    return err;
   }
 
   /** Replaces the lower bounds of PENDING nodes by exact criticalities (before scales > 1 are tried). */
@@ -1392,11 +1451,6 @@ function meshGrids(
     throwIfAborted(signal);
     const nCorners = (grid.w + 1) * (grid.h + 1);
     const probe = new CornerProbe(grid, J, scratch.cornerCache(nCorners));
-    if (prepareGrid(grid, probe, J, treeLevels(grid, maxCell), maxV, scratch)) {
-      // Even the mandatory splits exceed the budget.
-      invariant(grid.w > 1 || grid.h > 1, 'a 1-cell grid fits any budget ≥ 4 vertices');
-      continue;
-    }
     const tree = new Quadtree(grid, J, depthTol, texTol, probe, maxCell, scratch, signal);
     const writer = new MeshWriter(grid, crop, intrinsics, probe, scratch);
     const done = (scale: number): LayerMeshResult => {
@@ -1407,6 +1461,13 @@ function meshGrids(
     if (tree.attempt(1, writer, maxV)) return done(1);
     writer.release();
     throwIfAborted(signal);
+    // The cheap lower bound only now (it costs a full read of the grid, wasted on the layers that fit at
+    // scale 1; when it exceeds the budget no scale can fit, so it never rejects a grid that scale 1 fits).
+    if (prepareGrid(grid, probe, J, treeLevels(grid, maxCell), maxV, scratch)) {
+      // Even the mandatory splits exceed the budget.
+      invariant(grid.w > 1 || grid.h > 1, 'a 1-cell grid fits any budget ≥ 4 vertices');
+      continue;
+    }
     // Then only counts: mandatory splits alone (scale CRIT_CAP: optional criticalities are capped there,
     // mandatory ones are Infinity) …
     const marks = (): Uint8Array => scratch.markCache(nCorners);
