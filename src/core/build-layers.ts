@@ -306,30 +306,43 @@ function fillDeep(rgba: Uint8ClampedArray, depth: Float32Array, role: Uint8Array
  * spend the vertex budget on noise; the texture keeps the photo's detail, the geometry does not need it.
  */
 export function smoothForMesh(depth: Float32Array, alpha: Uint8Array, w: number, h: number, jumpRatio: number): Float32Array {
-  const out = new Float32Array(depth.length);
+  const n = w * h;
+  const out = new Float32Array(n);
   const lim = Math.min(jumpRatio, 1e30);
+  // Inverse depth once per pixel (0 = no content), then 3×3 sums over linked neighbours: |log ratio| within
+  // log(lim) is the same test on inverse depths.
+  const inv = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = depth[i]!;
+    inv[i] = d > 0 && alpha[i] !== 0 ? 1 / d : 0;
+  }
   for (let y = 0; y < h; y++) {
+    const y0 = y > 0 ? y - 1 : 0;
+    const y1 = y + 1 < h ? y + 1 : y;
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
-      const d = depth[i]!;
-      if (!(d > 0) || alpha[i] === 0) {
-        out[i] = d;
+      const v = inv[i]!;
+      if (v === 0) {
+        out[i] = depth[i]!;
         continue;
       }
-      const lo = d / lim;
-      const hi = d * lim;
+      const lo = v / lim;
+      const hi = v * lim;
+      const x0 = x > 0 ? x - 1 : 0;
+      const x1 = x + 1 < w ? x + 1 : x;
       let s = 0;
-      let n = 0;
-      for (let yy = Math.max(0, y - 1); yy <= Math.min(h - 1, y + 1); yy++) {
-        for (let xx = Math.max(0, x - 1); xx <= Math.min(w - 1, x + 1); xx++) {
-          const j = yy * w + xx;
-          const e = depth[j]!;
-          if (alpha[j] === 0 || !(e >= lo && e <= hi)) continue;
-          s += 1 / e;
-          n++;
+      let c = 0;
+      for (let yy = y0; yy <= y1; yy++) {
+        const row = yy * w;
+        for (let xx = x0; xx <= x1; xx++) {
+          const e = inv[row + xx]!;
+          if (e >= lo && e <= hi) {
+            s += e;
+            c++;
+          }
         }
       }
-      out[i] = n / s;
+      out[i] = c / s;
     }
   }
   return out;
