@@ -330,7 +330,7 @@ await time('mesh all layers (buildLayerMesh)', () => {
   verts = 0;
   for (const { crop, back } of crops) {
     const jumpRatio = back ? Number.MAX_VALUE : PIPELINE_MESH_JUMP_RATIO;
-    const depth = smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, jumpRatio);
+    const depth = back ? crop.depth : smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, jumpRatio);
     verts += buildLayerMesh({ ...crop, depth }, intrinsics, { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio }).positions.length / 3;
   }
 }, { targetMs: 100 });

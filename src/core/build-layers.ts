@@ -232,7 +232,9 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     // the mesh module's stricter default spends the vertex budget on sensor noise.
     const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: PIPELINE_MESH_JUMP_RATIO, ...ctx.mesh };
     const meshOptions: MeshOptions = li === 0 ? { ...base, jumpRatio: Number.MAX_VALUE } : base;
-    const meshDepth = smoothForMesh(layerDepth, alpha, cw, ch, meshOptions.jumpRatio ?? PIPELINE_MESH_JUMP_RATIO);
+    // The back layer never tears, so its noise cannot open pinholes, and the mesher's block-mean error test
+    // already keeps it coarse: it skips the smoothing pass (measured: same vertices, half the smoothing time).
+    const meshDepth = li === 0 ? layerDepth : smoothForMesh(layerDepth, alpha, cw, ch, meshOptions.jumpRatio ?? PIPELINE_MESH_JUMP_RATIO);
     const mesh = buildLayerMesh({ bbox, width: cw, height: ch, depth: meshDepth, alpha }, ctx.intrinsics, { ...meshOptions, signal });
     timings.meshMs += performance.now() - t1;
     ctx.onLayer?.('mesh', li + 1, L);
