@@ -22,11 +22,10 @@
  * The machine is shared and noisy: medians are the figure of record, mins show the noise floor.
  * Results also go to bench/results/core.json (git-ignored).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import type { DecomposeInput, RGBAImage } from '../src/core/types';
 import { decompose } from '../src/core/decompose';
 import { normaliseDepth, resolveIntrinsics, resolveMasks, DEFAULT_FOV_DEGREES } from '../src/core/validate';
@@ -38,51 +37,25 @@ import { harmonicFill } from '../src/math/harmonic';
 import { inpaintTelea } from '../src/math/telea';
 import { buildLayerMesh } from '../src/math/mesh';
 import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, smoothForMesh } from '../src/core/build-layers';
-import { decodePFM } from '../src/io/pfm';
 import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
 import { makeScene } from '../test/fixtures/scene';
+import { BENCH_H, BENCH_SEED, BENCH_W, KINECT_DIR, loadKinect1080 } from './inputs';
 
-const W = 1920;
-const H = 1080;
+const W = BENCH_W;
+const H = BENCH_H;
 const N = W * H;
 const RUNS = Math.max(1, Number(process.env.CORE_BENCH_RUNS ?? 5));
-const SEED = 12345;
+const SEED = BENCH_SEED;
 const HERE = dirname(fileURLToPath(import.meta.url));
-const DATA = resolve(HERE, '..', '..', 'shared', 'data', 'rgbd', 'kinect_emsanet');
 
 // ---------------------------------------------------------------------------------------------------------
 // Input
 
-/** Nearest-neighbour resampling of a float image (pixel centres mapped onto pixel centres). */
-function resizeNearest(src: Float32Array, w: number, h: number, W2: number, H2: number): Float32Array {
-  const out = new Float32Array(W2 * H2);
-  const xs = new Int32Array(W2);
-  for (let x = 0; x < W2; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / W2));
-  for (let y = 0; y < H2; y++) {
-    const sy = Math.min(h - 1, Math.floor(((y + 0.5) * h) / H2));
-    for (let x = 0; x < W2; x++) out[y * W2 + x] = src[sy * w + xs[x]!]!;
-  }
-  return out;
-}
-
 async function loadInput(): Promise<{ source: string; image: RGBAImage; gt: Float32Array }> {
-  if (existsSync(join(DATA, 'rgb.png')) && existsSync(join(DATA, 'depth.pfm'))) {
-    const { data, info } = await sharp(join(DATA, 'rgb.png'))
-      .resize(W, H, { fit: 'fill', kernel: 'linear' })
-      .ensureAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.width !== W || info.height !== H || info.channels !== 4) throw new Error(`unexpected resize result ${info.width}x${info.height}x${info.channels}`);
-    const pfm = decodePFM(readFileSync(join(DATA, 'depth.pfm')));
-    const gt = resizeNearest(pfm.data, pfm.width, pfm.height, W, H);
-    return {
-      source: `kinect_emsanet (${pfm.width}×${pfm.height} → ${W}×${H}: photo bilinear, depth nearest)`,
-      image: { width: W, height: H, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) },
-      gt,
-    };
-  }
+  const real = await loadKinect1080();
+  if (real) return real;
   const s = makeScene({ width: W, height: H });
-  return { source: `SYNTHETIC scene (test/fixtures/scene.ts): ${DATA} is absent`, image: s.image, gt: s.depth };
+  return { source: `SYNTHETIC scene (test/fixtures/scene.ts): ${KINECT_DIR} is absent`, image: s.image, gt: s.depth };
 }
 
 /**

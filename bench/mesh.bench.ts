@@ -21,15 +21,12 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import type { DecomposeInput, Intrinsics, Rect } from '../src/core/types';
 import { decompose } from '../src/core/decompose';
 import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, smoothForMesh } from '../src/core/build-layers';
-import { decodePFM } from '../src/io/pfm';
 import { buildLayerMeshDetailed, type MeshCrop, type MeshOptions } from '../src/math/mesh';
 import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
+import { BENCH_SEED, KINECT_DIR, loadKinect1080 } from './inputs';
 
 const W = 1920;
 const H = 1080;
@@ -99,21 +96,7 @@ function syntheticLayers(): MeshCrop[] {
 // ---------------------------------------------------------------------------------------------------------
 // Real case: the pipeline's layers of kinect_emsanet.
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const DATA = resolve(HERE, '..', '..', 'shared', 'data', 'rgbd', 'kinect_emsanet');
-const SEED = 12345; // bench/core.bench.ts's seed for synthRawDepth and synthMasks
-
-/** Nearest-neighbour resampling of a float image (pixel centres mapped onto pixel centres), as core.bench. */
-function resizeNearest(src: Float32Array, w: number, h: number, W2: number, H2: number): Float32Array {
-  const out = new Float32Array(W2 * H2);
-  const xs = new Int32Array(W2);
-  for (let x = 0; x < W2; x++) xs[x] = Math.min(w - 1, Math.floor(((x + 0.5) * w) / W2));
-  for (let y = 0; y < H2; y++) {
-    const sy = Math.min(h - 1, Math.floor(((y + 0.5) * h) / H2));
-    for (let x = 0; x < W2; x++) out[y * W2 + x] = src[sy * w + xs[x]!]!;
-  }
-  return out;
-}
+const SEED = BENCH_SEED; // the same layers as bench/core.bench.ts
 
 interface RealLayers {
   intrinsics: Intrinsics;
@@ -153,13 +136,11 @@ async function realLayers(): Promise<RealLayers | undefined> {
     console.log(`real case: layers from cache ${cache}`);
     return loadCache(cache);
   }
-  if (!existsSync(join(DATA, 'rgb.png')) || !existsSync(join(DATA, 'depth.pfm'))) return undefined;
-  const { data, info } = await sharp(join(DATA, 'rgb.png')).resize(W, H, { fit: 'fill', kernel: 'linear' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== W || info.height !== H || info.channels !== 4) throw new Error(`unexpected resize result ${info.width}x${info.height}x${info.channels}`);
-  const pfm = decodePFM(readFileSync(join(DATA, 'depth.pfm')));
-  const gt = resizeNearest(pfm.data, pfm.width, pfm.height, W, H);
+  const real = await loadKinect1080();
+  if (!real) return undefined;
+  const { image, gt } = real;
   const input: DecomposeInput = {
-    image: { width: W, height: H, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) },
+    image,
     depth: synthRawDepth(gt, W, H, SEED),
     masks: { kind: 'labels', labels: synthMasks(gt, W, H, SEED) },
   };
@@ -246,7 +227,7 @@ if (which === 'all' || which === 'real') {
     console.log(`smoothForMesh on all layers: ${(performance.now() - t0).toFixed(1)} ms (not included below)`);
     runCase(`real: kinect_emsanet pipeline layers, depthTolerance ${PIPELINE_MESH_DEPTH_TOLERANCE}, others jumpRatio ${PIPELINE_MESH_JUMP_RATIO}, back layer jumpRatio MAX_VALUE`, crops, real.intrinsics, opts, Number(extra ?? 5), 1);
   } else {
-    console.log(`\nreal case: ${DATA} is absent; running the synthetic case instead`);
+    console.log(`\nreal case: ${KINECT_DIR} is absent; running the synthetic case instead`);
     if (which === 'real') runCase('synthetic, default options (fallback)', syntheticLayers(), K, () => ({}), Number(extra ?? 10), 2);
   }
 }

@@ -118,6 +118,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
   const timings: LayerTimings = { inpaintMs: 0, teleaMs: 0, depthFillMs: 0, meshMs: 0 };
   const own = new Uint8Array(N);
   const support = new Uint8Array(N);
+  const featherAlpha = new Uint8Array(N); // read only where role = 3, which is rewritten for every layer
   for (let li = 0; li < L; li++) {
     throwIfAborted(signal);
     const t0 = performance.now();
@@ -133,18 +134,16 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     // filled too and later dropped) and ignores everything beyond it.
     const role = new Uint8Array(N); // full-image roles for this layer, cropped below
     const near = new Uint8Array(N);
+    const m = margins[li]!;
+    const dist = bandDistance(own, W, H, m);
     if (li === 0) {
       // The back layer is filled everywhere; Telea and the harmonic fill work within the margin band, the
       // deep remainder (visible only at the edge of the orbit range) gets a push–pull continuation.
-      const m = margins[0]!;
-      const dist = bandDistance(own, W, H, m);
       for (let i = 0; i < N; i++) {
         role[i] = own[i] ? 1 : 2;
         near[i] = dist[i]! <= m ? 1 : 0;
       }
     } else {
-      const m = margins[li]!;
-      const dist = bandDistance(own, W, H, m);
       for (let i = 0; i < N; i++) {
         if (dist[i]! > m) continue;
         near[i] = 1;
@@ -152,12 +151,14 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
         else if (pixelLayer[i]! > li) role[i] = 2;
       }
       if (feather > 0) {
+        // Feather alpha falls with the chessboard distance d to the support: 255·(feather + 1 − d)/(feather + 1).
         for (let i = 0; i < N; i++) support[i] = role[i] ? 1 : 0;
         const fd = bandDistance(support, W, H, feather);
         for (let i = 0; i < N; i++) {
           if (!role[i] && fd[i]! <= feather && pixelLayer[i]! < li) {
             role[i] = 3;
             near[i] = 1;
+            featherAlpha[i] = Math.round((255 * (feather + 1 - fd[i]!)) / (feather + 1));
           }
         }
       }
@@ -173,6 +174,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     const cropDepth = new Float32Array(n);
     const known = new Uint8Array(n);
     const fillD = new Uint8Array(n);
+    const alpha = new Uint8Array(n);
     let holeCount = 0;
     for (let y = 0; y < ch; y++) {
       for (let x = 0; x < cw; x++) {
@@ -180,6 +182,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
         const j = y * cw + x;
         const r = role[i]!;
         cropRole[j] = r;
+        alpha[j] = r === 1 || r === 2 ? 255 : r === 3 ? featherAlpha[i]! : 0;
         const s = i * 4;
         const d = j * 4;
         cropImg[d] = image.data[s]!;
@@ -210,7 +213,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
       rgba[d] = src[d]!;
       rgba[d + 1] = src[d + 1]!;
       rgba[d + 2] = src[d + 2]!;
-      rgba[d + 3] = r === 1 || r === 2 ? 255 : r === 3 ? alphaOfFeather(j, cw, ch, cropRole, feather) : 0;
+      rgba[d + 3] = alpha[j]!;
     }
     // Depth: harmonic fill over F and the feather from the layer's own depth.
     const tFill = performance.now();
@@ -225,8 +228,6 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     timings.inpaintMs += t1 - t0;
     ctx.onLayer?.('inpaint', li + 1, L);
 
-    const alpha = new Uint8Array(n);
-    for (let j = 0; j < n; j++) alpha[j] = rgba[j * 4 + 3]!;
     // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
     // Pipeline meshing tolerance: 0.5 % of inverse depth (a quarter pixel of error at 50 px of parallax);
     // the mesh module's stricter default spends the vertex budget on sensor noise.
@@ -348,21 +349,6 @@ export function smoothForMesh(depth: Float32Array, alpha: Uint8Array, w: number,
     }
   }
   return out;
-}
-
-function alphaOfFeather(j: number, w: number, h: number, role: Uint8Array, feather: number): number {
-  // Chessboard distance to the nearest supported (role 1 or 2) pixel, 1 or 2.
-  const x = j % w;
-  const y = (j - x) / w;
-  for (let d = 1; d <= feather; d++) {
-    for (let yy = Math.max(0, y - d); yy <= Math.min(h - 1, y + d); yy++) {
-      for (let xx = Math.max(0, x - d); xx <= Math.min(w - 1, x + d); xx++) {
-        const r = role[yy * w + xx]!;
-        if (r === 1 || r === 2) return Math.round((255 * (feather + 1 - d)) / (feather + 1));
-      }
-    }
-  }
-  return 0;
 }
 
 function boundingBox(mask: Uint8Array, W: number, H: number): Rect {

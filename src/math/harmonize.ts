@@ -6,27 +6,27 @@
  *
  * over x = inverse depth (default) or depth, on the 4-neighbour grid, by Jacobi-PCG (see solver.ts).
  *
- * Three ingredients make the edge snap:
- * 1. Boundary refinement. A segmenter's boundary is only accurate to a pixel or two, so the labels in a
- *    band of `snapRadius` px on either side of every mask boundary are re-decided by a seeded watershed on
- *    the photo's colour differences: markers are the pixels farther than `snapRadius` from a boundary, and
- *    each band pixel joins the marker region that reaches it along the path with the smallest largest
- *    colour step (minimax path, a priority flood with a bucket queue). The boundary moves onto the colour
- *    edge where there is one, and stays where it was (the fronts meet halfway) where there is none.
- * 2. Weights. w_pq = 1 · g(‖I_p − I_q‖) between neighbours with the same refined label, where g is a
- *    Gaussian colour affinity with a floor (so texture-free depth edges inside one mask still smooth a
- *    little, and colour edges inside a mask keep depth edges the masks did not see); w_pq = `crossWeight`
- *    (≈ 0) across labels.
- * 3. Confidence. A network's depth bleeds across silhouettes, so c_p falls from 1 to `edgeConfidence` in a
- *    band of `confidenceRadius` px along refined boundaries: there the solution is the interior depth
- *    extended up to the silhouette. Unknown depth has c = 0 and is filled from its label's neighbours.
+ * Four ingredients make the edge snap (each measured on metrics.md §1; see the closing notes):
+ * 1. Boundary snapping (snap.ts). A segmenter's boundary is only accurate to a pixel or two, so labels within
+ *    `snapRadius` px of every mask boundary are re-decided from the depth and colour evidence, by the label
+ *    with the smallest expected relative depth error.
+ * 2. Confidence. A network's depth bleeds across silhouettes, so c_p falls from 1 to `edgeConfidence` in a
+ *    band of `confidenceRadius` px along the snapped boundaries: there the solution is the interior depth
+ *    extended up to the silhouette. Unknown depth is pulled weakly to the nearest known depth of its mask.
+ * 3. Weights. w_pq = λ between neighbours with the same label (times an optional colour affinity, off by
+ *    default: it measured worse), `crossWeight` (≈ 0) across labels; inside a mask and outside the band,
+ *    depth-edge stopping lowers w_pq where the input depth itself steps, so edges the masks missed survive.
+ * 4. A starting guess that already carries each mask's interior depth up to its silhouette, so Jacobi-PCG
+ *    converges in a handful of iterations.
+ *
+ * Alternatives that were built and measured worse (a colour-only watershed snap, edge-strength alignment,
+ * tile-coherent shift votes, a coarse-to-fine start) are not kept; scripts/tune-harmonize.ts sweeps options.
  */
 import { DioramaError, throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
 import { bandDistance, fillNearest, labelBoundary } from './labels';
 import { solveGridPCG } from './solver';
-import { alignLabels } from './align';
-import { snapLabels, snapLabelsCoherent } from './snap';
+import { snapLabels } from './snap';
 
 export interface HarmonizeOptions {
   /** Smoothness weight λ. Default 2 (metrics §1 equal to λ = 4 within noise, and CG needs fewer iterations). */
@@ -35,37 +35,16 @@ export interface HarmonizeOptions {
   domain?: 'inverse' | 'depth';
   /** Half-width (px) of the band where labels are re-decided from depth and colour evidence (snap.ts). 0 disables. Default 3. */
   snapRadius?: number;
-  /**
-   * How labels near boundaries are re-decided (snap.ts): 'coherent' (default: tile-wise shift votes on depth
-   * and colour agreement), 'pixel' (per-pixel agreement), 'watershed' (colour only).
-   */
-  snapMode?: 'coherent' | 'pixel' | 'watershed';
   /** Compare depths linearly in the snap (default true); see SnapOptions.linearDepth. */
   snapLinearDepth?: boolean;
-  /** Pixel mode: temperature of the expected-relative-error decision (0 = plain cost). Default 3. */
+  /** Temperature of the snap's expected-relative-error decision (0 = plain cost). Default 3. */
   snapRiskTemperature?: number;
-  /** Coherent mode: largest shift (px). Default 2. */
-  snapShift?: number;
-  /** Coherent mode: tile size (px). Default 8. */
-  snapTile?: number;
-  /** Coherent mode: penalty per px² of shift per voting pixel. Default 0.05. */
-  snapShiftPenalty?: number;
-  /** Coherent mode: follow with a per-pixel pass of radius 1. Default false. */
-  snapRefine?: boolean;
   /** See SnapOptions.depthScale. Default 0.03. */
   snapDepthScale?: number;
   /** See SnapOptions.colorScale. Default 12. */
   snapColorScale?: number;
   /** See SnapOptions.stayBonus. Default 0.5. */
   snapStayBonus?: number;
-  /** Largest boundary shift (px) of the edge-strength alignment (align.ts); 0 disables (default). */
-  alignShift?: number;
-  /** Voting window half-size (px). Default 6. */
-  alignWindow?: number;
-  /** Colour weight in the alignment votes. Default 1. */
-  alignColorWeight?: number;
-  /** Shift penalty of the alignment. Default 0.02. */
-  alignPenalty?: number;
   /** Width (px) of the low-confidence band along boundaries. Default 4. */
   confidenceRadius?: number;
   /** Confidence at the boundary itself. Default 0.01. */
@@ -99,18 +78,9 @@ export interface HarmonizeOptions {
 export const HARMONIZE_DEFAULTS: Readonly<Required<Omit<HarmonizeOptions, 'signal'>>> = Object.freeze({
   lambda: 2,
   domain: 'inverse',
-  alignShift: 0,
-  alignWindow: 6,
-  alignColorWeight: 1,
-  alignPenalty: 0.02,
   snapRadius: 3,
-  snapMode: 'pixel',
   snapRiskTemperature: 3,
   snapLinearDepth: true,
-  snapShift: 2,
-  snapTile: 8,
-  snapShiftPenalty: 0.05,
-  snapRefine: false,
   snapDepthScale: 0.03,
   snapColorScale: 12,
   snapStayBonus: 0.5,
@@ -221,17 +191,15 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
     z = new Float32Array(N);
     for (let i = 0; i < N; i++) z[i] = known[i] ? 1 / target[i]! : 0;
   }
-  if (o.alignShift > 0) {
-    refined = alignLabels(refined, input.image, z, known, W, H, { maxShift: o.alignShift, window: o.alignWindow, colorWeight: o.alignColorWeight, shiftPenalty: o.alignPenalty, signal });
-  }
   if (o.snapRadius > 0) {
-    const snapOpts = { radius: o.snapRadius, depthScale: o.snapDepthScale, colorScale: o.snapColorScale, stayBonus: o.snapStayBonus, riskTemperature: o.snapRiskTemperature, linearDepth: o.snapLinearDepth };
-    if (o.snapMode === 'watershed' && input.image) refined = refineLabels(refined, input.image, W, H, o.snapRadius, signal);
-    else if (o.snapMode === 'pixel') refined = snapLabels(refined, input.image, z, known, W, H, snapOpts, signal);
-    else if (o.snapMode === 'coherent') {
-      refined = snapLabelsCoherent(refined, input.image, z, known, W, H, { ...snapOpts, maxShift: o.snapShift, tile: o.snapTile, shiftPenalty: o.snapShiftPenalty }, signal);
-      if (o.snapRefine) refined = snapLabels(refined, input.image, z, known, W, H, { ...snapOpts, radius: 1 }, signal);
-    }
+    refined = snapLabels(refined, input.image, z, known, W, H, {
+      radius: o.snapRadius,
+      depthScale: o.snapDepthScale,
+      colorScale: o.snapColorScale,
+      stayBonus: o.snapStayBonus,
+      riskTemperature: o.snapRiskTemperature,
+      linearDepth: o.snapLinearDepth,
+    }, signal);
   }
   throwIfAborted(signal);
 
@@ -296,7 +264,7 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   const stopOK = new Uint8Array(N);
   if (useDepthStop) for (let i = 0; i < N; i++) stopOK[i] = known[i] && dist[i]! > R ? 1 : 0;
   const stopScale = inv2d2 * tScale;
-  computeWeights(wx, wy, refined, target, stopOK, stopLUT, stopScale, STEPS, lam, cross, W, H, expLUT, img);
+  computeWeights(wx, wy, W, H, { labels: refined, target, stopOK, stopLUT, stopScale, steps: STEPS, lam, cross, expLUT, img });
   throwIfAborted(signal);
 
   // Starting guess in the confidence band: the nearest confident value of the same label, i.e. the interior
@@ -328,66 +296,47 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   return { depth: out, labels: refined, iterations: res.iterations, residual: res.residual, timings };
 }
 
+/** Everything the smoothness weight of one edge depends on (see computeWeights). */
+interface EdgeWeightParams {
+  labels: Int32Array;
+  target: Float32Array;
+  stopOK: Uint8Array;
+  stopLUT: Float32Array;
+  stopScale: number;
+  steps: number;
+  lam: number;
+  cross: number;
+  expLUT: Float32Array | undefined;
+  img: Uint8Array | Uint8ClampedArray | undefined;
+}
+
 /**
- * Smoothness weights: λ · colour affinity · depth stopping between neighbours of the same label, `cross`
- * between labels. Depth stopping uses log(a/b) ≈ 2(a − b)/(a + b), within 1 % of it while |log(a/b)| < 0.35;
- * beyond that the factor is at its floor either way.
+ * Weight of the edge between neighbours i and j: `cross` between labels; λ · depth stopping · colour
+ * affinity within a label. Depth stopping uses log(a/b) ≈ 2(a − b)/(a + b), within 1 % of it while
+ * |log(a/b)| < 0.35; beyond that the factor is at its floor either way.
  */
-function computeWeights(
-  wx: Float32Array,
-  wy: Float32Array,
-  labels: Int32Array,
-  target: Float32Array,
-  stopOK: Uint8Array,
-  stopLUT: Float32Array,
-  stopScale: number,
-  steps: number,
-  lam: number,
-  cross: number,
-  W: number,
-  H: number,
-  expLUT: Float32Array | undefined,
-  img: Uint8Array | Uint8ClampedArray | undefined,
-): void {
-  const floorStop = stopLUT[steps]!;
+function edgeWeight(p: EdgeWeightParams, i: number, j: number): number {
+  if (p.labels[j] !== p.labels[i]) return p.cross;
+  let w = p.lam;
+  if (p.stopOK[i] && p.stopOK[j]) {
+    const a = p.target[i]!;
+    const b = p.target[j]!;
+    const r = (2 * (a - b)) / (a + b);
+    const s = r * r * p.stopScale;
+    w *= s >= p.steps ? p.stopLUT[p.steps]! : p.stopLUT[s | 0]!;
+  }
+  if (p.expLUT) w *= affinity(p.img!, i, j, p.expLUT);
+  return w;
+}
+
+/** Right-neighbour (wx) and down-neighbour (wy) weights of every pixel; 0 where the neighbour is off-grid. */
+function computeWeights(wx: Float32Array, wy: Float32Array, W: number, H: number, p: EdgeWeightParams): void {
   for (let y = 0; y < H; y++) {
     const row = y * W;
-    const last = y + 1 < H;
     for (let x = 0; x < W; x++) {
       const i = row + x;
-      const li = labels[i]!;
-      const ok = stopOK[i]!;
-      const a = target[i]!;
-      if (x + 1 < W) {
-        const j = i + 1;
-        let w = cross;
-        if (labels[j] === li) {
-          w = lam;
-          if (ok && stopOK[j]) {
-            const b = target[j]!;
-            const r = (2 * (a - b)) / (a + b);
-            const s = r * r * stopScale;
-            w *= s >= steps ? floorStop : stopLUT[s | 0]!;
-          }
-          if (expLUT) w *= affinity(img!, i, j, expLUT);
-        }
-        wx[i] = w;
-      }
-      if (last) {
-        const j = i + W;
-        let w = cross;
-        if (labels[j] === li) {
-          w = lam;
-          if (ok && stopOK[j]) {
-            const b = target[j]!;
-            const r = (2 * (a - b)) / (a + b);
-            const s = r * r * stopScale;
-            w *= s >= steps ? floorStop : stopLUT[s | 0]!;
-          }
-          if (expLUT) w *= affinity(img!, i, j, expLUT);
-        }
-        wy[i] = w;
-      }
+      if (x + 1 < W) wx[i] = edgeWeight(p, i, i + 1);
+      if (y + 1 < H) wy[i] = edgeWeight(p, i, i + W);
     }
   }
 }
@@ -415,126 +364,4 @@ function affinity(img: Uint8Array | Uint8ClampedArray, i: number, j: number, lut
   const db = img[a + 2]! - img[b + 2]!;
   const s = dr * dr + dg * dg + db * db;
   return s < lut.length ? lut[s]! : lut[lut.length - 1]!;
-}
-
-/**
- * Colour-only alternative to snapLabels: re-decides labels within `radius` px (chessboard) of every label
- * boundary by a seeded watershed on colour differences (minimax path from the interiors, priority flood
- * with a bucket queue; FIFO ties so fronts meet halfway where colour is flat). Returns a new label map.
- */
-export function refineLabels(labels: Int32Array, image: RGBAImage, W: number, H: number, radius: number, signal?: AbortSignal): Int32Array {
-  const N = W * H;
-  const boundary = labelBoundary(labels, W, H);
-  const R = Math.max(1, Math.round(radius));
-  const dist = bandDistance(boundary, W, H, R + 8);
-  let maxLabel = -1;
-  for (let i = 0; i < N; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
-  const deepest = new Uint8Array(maxLabel + 2);
-  for (let i = 0; i < N; i++) {
-    const k = labels[i]! + 1;
-    if (dist[i]! > deepest[k]!) deepest[k] = dist[i]!;
-  }
-  const out = new Int32Array(N);
-  const state = new Uint8Array(N);
-  for (let i = 0; i < N; i++) {
-    const k = labels[i]! + 1;
-    if (dist[i]! > R || dist[i]! >= deepest[k]!) {
-      out[i] = labels[i]!;
-      state[i] = 1;
-    }
-  }
-  throwIfAborted(signal);
-  const img = image.data;
-  const step = (i: number, j: number): number => {
-    const a = i * 4;
-    const b = j * 4;
-    return Math.max(Math.abs(img[a]! - img[b]!), Math.abs(img[a + 1]! - img[b + 1]!), Math.abs(img[a + 2]! - img[b + 2]!));
-  };
-  const q = new BucketQueue(256);
-  const pushNeighbours = (i: number, level: number): void => {
-    const x = i % W;
-    const l = out[i]!;
-    const tryPush = (j: number): void => {
-      if (state[j] !== 0) return;
-      q.push(Math.max(level, step(i, j)), j, l);
-    };
-    if (x > 0) tryPush(i - 1);
-    if (x + 1 < W) tryPush(i + 1);
-    if (i >= W) tryPush(i - W);
-    if (i + W < N) tryPush(i + W);
-  };
-  for (let i = 0; i < N; i++) if (state[i] === 1 && dist[i]! <= R + 1) pushNeighbours(i, 0);
-  while (!q.empty()) {
-    const pr = q.popInto();
-    const j = q.lastItem;
-    if (state[j] !== 0) continue;
-    state[j] = 1;
-    out[j] = q.lastLabel;
-    pushNeighbours(j, pr);
-  }
-  for (let i = 0; i < N; i++) if (state[i] === 0) out[i] = labels[i]!;
-  return out;
-}
-
-/** Integer-priority queue with FIFO order within a priority; items carry a label. */
-class BucketQueue {
-  private readonly items: Int32Array[];
-  private readonly lbls: Int32Array[];
-  private readonly heads: Int32Array;
-  private readonly tails: Int32Array;
-  private cur = 0;
-  private count = 0;
-  lastItem = -1;
-  lastLabel = -1;
-
-  constructor(levels: number) {
-    this.items = Array.from({ length: levels }, () => new Int32Array(64));
-    this.lbls = Array.from({ length: levels }, () => new Int32Array(64));
-    this.heads = new Int32Array(levels);
-    this.tails = new Int32Array(levels);
-  }
-
-  push(priority: number, item: number, label: number): void {
-    const p = priority;
-    if (this.tails[p] === this.items[p]!.length) {
-      // Compact or grow the bucket's ring.
-      const h = this.heads[p]!;
-      const n = this.tails[p]! - h;
-      const size = n * 2 > this.items[p]!.length ? this.items[p]!.length * 2 : this.items[p]!.length;
-      const it = new Int32Array(size);
-      const lb = new Int32Array(size);
-      it.set(this.items[p]!.subarray(h, h + n));
-      lb.set(this.lbls[p]!.subarray(h, h + n));
-      this.items[p] = it;
-      this.lbls[p] = lb;
-      this.heads[p] = 0;
-      this.tails[p] = n;
-    }
-    const t = this.tails[p]!;
-    this.items[p]![t] = item;
-    this.lbls[p]![t] = label;
-    this.tails[p] = t + 1;
-    if (p < this.cur) this.cur = p;
-    this.count++;
-  }
-
-  empty(): boolean {
-    return this.count === 0;
-  }
-
-  /** Pops the oldest item of the lowest priority into lastItem/lastLabel; returns its priority. */
-  popInto(): number {
-    while (this.heads[this.cur] === this.tails[this.cur]) this.cur++;
-    const p = this.cur;
-    const h = this.heads[p]!;
-    this.lastItem = this.items[p]![h]!;
-    this.lastLabel = this.lbls[p]![h]!;
-    this.heads[p] = h + 1;
-    if (h + 1 === this.tails[p]) {
-      this.heads[p] = 0;
-      this.tails[p] = 0;
-    }
-    this.count--;
-    return p;
-  }
 }

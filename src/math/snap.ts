@@ -7,18 +7,14 @@
  * farther than `radius` from any boundary) are nearest to p are its candidates; each carries the inverse
  * depth z_l and colour I_l of its nearest interior pixel, propagated through the band breadth-first. Then
  *
- *   cost(p, l) = |log(z̄_p / z_l)| / depthScale + ‖Ī_p − I_l‖₁ / (3·colorScale)
+ *   cost(p, l) = |D̄_p / D_l − 1| / depthScale + ‖Ī_p − I_l‖₁ / (3·colorScale)
  *
- * on 3×3-averaged inverse depth z̄ and colour Ī. A blurred depth edge crosses the geometric midpoint of its
- * two sides exactly at the true edge, and silhouettes are colour edges, so both costs favour the true side.
+ * on 3×3-averaged depth D̄ and colour Ī (or |log| of the inverse-depth ratio, see `linearDepth`). A depth
+ * edge blurred in depth crosses the arithmetic midpoint of its two sides exactly at the true edge, and
+ * silhouettes are colour edges, so both costs favour the true side.
  *
- * Two ways to decide:
- * - per pixel (`snapLabels`): the cheaper candidate wins, with a bonus for the segmenter's label;
- * - coherent (`snapLabelsCoherent`): segmenter errors are spatially coherent (a stretch of silhouette is off
- *   by the same pixel or two), so we vote for one shift s ∈ [−S, S]² per tile of `tile` px: the shifted
- *   label map L_s(p) = L(p + s) costs Σ_p cost(p, L_s(p)) over the band pixels of the 3×3 tiles around,
- *   plus a penalty per px² of shift; each tile takes its cheapest shift. Per-pixel noise averages out over
- *   hundreds of pixels, which a per-pixel decision cannot do.
+ * Each band pixel then takes the candidate with the smallest expected relative depth error (see
+ * SnapOptions.riskTemperature), with a bonus for the segmenter's own label.
  */
 import { throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
@@ -256,103 +252,6 @@ export function snapLabels(
       const logOdds = (c2 - c1) / temp;
       out[p] = logOdds + Math.log(z1[k]! / z2[k]!) >= 0 ? lab1[k]! : lab2[k]!;
     } else out[p] = c1 <= c2 ? lab1[k]! : lab2[k]!;
-  }
-  return out;
-}
-
-export interface CoherentSnapOptions extends SnapOptions {
-  /** Largest shift per axis (px). Default 2. */
-  maxShift?: number;
-  /** Tile size (px) of the shift field. Default 8. */
-  tile?: number;
-  /** Penalty per px² of shift, per band pixel voting. Default 0.05. */
-  shiftPenalty?: number;
-}
-
-/** Coherent snapping by tile-wise shift votes (see the module comment). */
-export function snapLabelsCoherent(
-  labels: Int32Array,
-  image: RGBAImage | undefined,
-  inverseDepth: Float32Array,
-  known: Uint8Array,
-  W: number,
-  H: number,
-  options: CoherentSnapOptions,
-  signal?: AbortSignal,
-): Int32Array {
-  const S = Math.max(0, Math.round(options.maxShift ?? 2));
-  const T = Math.max(2, Math.round(options.tile ?? 8));
-  const pen = options.shiftPenalty ?? 0.05;
-  // Candidates must reach S px beyond the boundary so that every shifted label is scored.
-  const R = Math.max(Math.round(options.radius), S);
-  const cand = snapCandidates(labels, image, inverseDepth, known, W, H, { ...options, radius: R });
-  throwIfAborted(signal);
-  const { count, pixels, lab1, lab2, cost1, cost2 } = cand;
-  const tw = Math.ceil(W / T);
-  const th = Math.ceil(H / T);
-  const K = (2 * S + 1) * (2 * S + 1);
-  const votes = new Float32Array(tw * th * K);
-  const counts = new Float32Array(tw * th);
-  const N = W * H;
-  for (let k = 0; k < count; k++) {
-    if (lab2[k] === -2) continue;
-    const p = pixels[k]!;
-    const x = p % W;
-    const y = (p - x) / W;
-    const t = ((y / T) | 0) * tw + ((x / T) | 0);
-    counts[t]++;
-    const l1 = lab1[k]!;
-    const l2 = lab2[k]!;
-    const c1 = cost1[k]!;
-    const c2 = cost2[k]!;
-    const worst = Math.max(c1, c2) + 1;
-    let v = 0;
-    const base = t * K;
-    for (let dy = -S; dy <= S; dy++) {
-      const ys = Math.min(H - 1, Math.max(0, y + dy));
-      for (let dx = -S; dx <= S; dx++) {
-        const xs = Math.min(W - 1, Math.max(0, x + dx));
-        const l = labels[ys * W + xs]!;
-        votes[base + v] += l === l1 ? c1 : l === l2 ? c2 : worst;
-        v++;
-      }
-    }
-  }
-  // Each tile takes the cheapest shift over its 3×3 tile neighbourhood.
-  const bestDx = new Int8Array(tw * th);
-  const bestDy = new Int8Array(tw * th);
-  for (let ty = 0; ty < th; ty++) {
-    for (let tx = 0; tx < tw; tx++) {
-      let n = 0;
-      for (let yy = Math.max(0, ty - 1); yy <= Math.min(th - 1, ty + 1); yy++) for (let xx = Math.max(0, tx - 1); xx <= Math.min(tw - 1, tx + 1); xx++) n += counts[yy * tw + xx]!;
-      if (n === 0) continue;
-      let best = Infinity;
-      let k = 0;
-      for (let dy = -S; dy <= S; dy++) {
-        for (let dx = -S; dx <= S; dx++) {
-          let v = pen * (dx * dx + dy * dy) * n;
-          for (let yy = Math.max(0, ty - 1); yy <= Math.min(th - 1, ty + 1); yy++) {
-            for (let xx = Math.max(0, tx - 1); xx <= Math.min(tw - 1, tx + 1); xx++) v += votes[(yy * tw + xx) * K + k]!;
-          }
-          if (v < best - 1e-6) {
-            best = v;
-            bestDx[ty * tw + tx] = dx;
-            bestDy[ty * tw + tx] = dy;
-          }
-          k++;
-        }
-      }
-    }
-  }
-  const out = labels.slice();
-  for (let k = 0; k < count; k++) {
-    const p = pixels[k]!;
-    const x = p % W;
-    const y = (p - x) / W;
-    const t = ((y / T) | 0) * tw + ((x / T) | 0);
-    const xs = Math.min(W - 1, Math.max(0, x + bestDx[t]!));
-    const ys = Math.min(H - 1, Math.max(0, y + bestDy[t]!));
-    out[p] = labels[ys * W + xs]!;
   }
   return out;
 }
