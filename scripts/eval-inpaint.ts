@@ -18,7 +18,7 @@
  *       flipping a pixel's gradient when it disagrees with its parent's), so the normal field does not
  *       flip where the contrast reverses along a silhouette;
  *    d. taking chains from the longest down, each gets a band width w ∈ {6, …, 20} px and a side
- *       (±normal) from a seeded generator (mulberry32, seed 0x5eed ^ FNV-1a(file name)); the band is every
+ *       (±normal) from a seeded generator (mulberry32, seed 0x5eed ^ hashSeed(file name), the FNV-1a hash of scripts/eval/synth.ts); the band is every
  *       pixel closer than w to the chain whose offset from its nearest chain pixel e satisfies
  *       side · (p − e) · n(e) ≥ −0.5 (the chain itself plus a w-px strip on one side: what a foreground
  *       object reveals when the camera moves sideways); chains are added until the holes cover 5 % of
@@ -49,6 +49,7 @@ import type { RGBAImage } from '../src/core/types';
 import { inpaintTelea } from '../src/math/telea';
 import { convolveSeparable, gaussianKernel, luminance, mean, median, psnrRGB, ssimLuma } from './eval/image-metrics';
 import { readImageRGBA, writePngGray, writePngRGBA } from './eval/io-node';
+import { hashSeed } from './eval/synth';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const PEERS_SCRIPT = join(HERE, 'eval', 'inpaint_peers.py');
@@ -67,16 +68,6 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** 32-bit FNV-1a hash of a string. */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -469,7 +460,7 @@ async function main(argv: string[]): Promise<void> {
     for (const file of files) {
       const name = basename(file).replace(/\.[^.]+$/, '');
       const image = await readImageRGBA(join(photoDir, file), { maxSide: 1920 });
-      const { hole, fraction } = disocclusionHoles(image, { seed: 0x5eed ^ fnv1a(file) });
+      const { hole, fraction } = disocclusionHoles(image, { seed: 0x5eed ^ hashSeed(file) });
       const job: PeerJob = {
         name,
         image: join(work, `${name}.png`),

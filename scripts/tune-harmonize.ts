@@ -2,38 +2,22 @@
  * Developer tool: sweeps harmonize() options on the real scenes with metrics.md §1 inputs and prints the
  * mean metrics per setting (raw first). Usage: tsx scripts/tune-harmonize.ts <data-dir> [json-of-option-sets]
  */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { decodePFM } from '../src/io/pfm';
 import { harmonize, type HarmonizeOptions } from '../src/math/harmonize';
-import { readImageRGBA } from './eval/io-node';
+import { discoverScenes, loadScene } from './eval/scenes';
 import { synthMasks, synthRawDepth, hashSeed } from './eval/synth';
 import { evaluateDepth } from './eval/depth-metrics';
 
 const dir = process.argv[2] ?? '../shared/data';
 const sets: HarmonizeOptions[] = process.argv[3] ? JSON.parse(process.argv[3]) : [{}];
-const scenes: { name: string; rgb: string; gt: Float32Array; w: number; h: number }[] = [];
-for (const kind of ['stereo', 'rgbd']) {
-  const base = join(dir, kind);
-  if (!existsSync(base)) continue;
-  for (const s of readdirSync(base).sort()) {
-    const f = join(base, s, kind === 'stereo' ? 'disp.pfm' : 'depth.pfm');
-    const pfm = decodePFM(new Uint8Array(readFileSync(f)));
-    const gt = new Float32Array(pfm.data.length);
-    for (let i = 0; i < gt.length; i++) {
-      const v = pfm.data[i]!;
-      gt[i] = kind === 'stereo' ? (v > 0 && Number.isFinite(v) ? pfm.width / v : 0) : v > 0 && Number.isFinite(v) ? v : 0;
-    }
-    scenes.push({ name: s, rgb: join(base, s, kind === 'stereo' ? 'left.png' : 'rgb.png'), gt, w: pfm.width, h: pfm.height });
-  }
-}
+const scenes = await Promise.all(discoverScenes(dir).map(loadScene));
 const keys = ['absrel', 'absrelEdgeCovered', 'absrelEdgeUncovered', 'boundaryF1', 'dbeAccuracy', 'dbeCompleteness'] as const;
 const acc: Record<string, number[][]> = {};
-const prepared = await Promise.all(scenes.map(async (s) => {
-  const image = await readImageRGBA(s.rgb);
+const prepared = scenes.map((s) => {
   const seed = hashSeed(s.name);
-  return { ...s, image, raw: synthRawDepth(s.gt, s.w, s.h, seed), masks: synthMasks(s.gt, s.w, s.h, seed + 1) };
-}));
+  const w = s.width;
+  const h = s.height;
+  return { ...s, w, h, gt: s.depth, raw: synthRawDepth(s.depth, w, h, seed), masks: synthMasks(s.depth, w, h, seed + 1) };
+});
 const rows: string[] = [];
 const runs: { label: string; f: (p: (typeof prepared)[number]) => Float32Array }[] = [
   { label: 'raw', f: (p) => p.raw },

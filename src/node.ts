@@ -10,15 +10,18 @@ import type { Decomposition, RGBAImage } from './core/types';
 import { decodePFM, encodePFM, type FloatImage } from './io/pfm';
 import { decodeNPY } from './io/npy';
 
+/** Reads a whole file; a failure is a DECODE_FAILED DioramaError naming what the file was for. */
+async function readBytes(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    throw new DioramaError('DECODE_FAILED', `cannot read ${what} file '${path}'`, { cause });
+  }
+}
+
 /** Reads any image sharp can decode into RGBA8 (EXIF orientation applied, sRGB). */
 export async function readImageFile(path: string): Promise<RGBAImage> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (cause) {
-    throw new DioramaError('DECODE_FAILED', `cannot read image file '${path}'`, { cause });
-  }
-  return decodeImageBytes(buf, path);
+  return decodeImageBytes(await readBytes(path, 'image'), path);
 }
 
 /** Decodes encoded image bytes (PNG, JPEG, WebP, …) into RGBA8. */
@@ -38,12 +41,7 @@ export async function decodeImageBytes(bytes: Uint8Array, name = 'image'): Promi
  */
 export async function readDepthFile(path: string): Promise<FloatImage> {
   const ext = extname(path).toLowerCase();
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new DioramaError('DECODE_FAILED', `cannot read depth file '${path}'`, { cause });
-  }
+  const bytes = await readBytes(path, 'depth');
   const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (ext === '.pfm') return decodePFM(u8);
   if (ext === '.npy') return decodeNPY(u8);
@@ -65,12 +63,7 @@ export async function readDepthFile(path: string): Promise<FloatImage> {
  */
 export async function readLabelFile(path: string): Promise<{ width: number; height: number; labels: Int32Array }> {
   const ext = extname(path).toLowerCase();
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new DioramaError('DECODE_FAILED', `cannot read label file '${path}'`, { cause });
-  }
+  const bytes = await readBytes(path, 'label');
   if (ext === '.npy') {
     const img = decodeNPY(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: img.width, height: img.height, labels: Int32Array.from(img.data, (v) => (v >= 0 ? Math.round(v) : -1)) };

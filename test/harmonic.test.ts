@@ -2,15 +2,17 @@
  * Harmonic fill (src/math/harmonic.ts).
  *
  * Error bound used below (Dirichlet-only fill regions: every 4-neighbour of a fill pixel is a known or a
- * fill pixel, so every fill pixel has diagonal d = 4 + c, c = 1e-6):
+ * fill pixel, so every fill pixel has diagonal d = 4 + c; harmonicFill uses c = 0 on fill pixels, and fixes
+ * fill components that touch no known pixel at their starting value instead of solving them):
  *
  * 1. Solver. PCG stops at sqrt(rᵀM⁻¹r / fᵀM⁻¹f) ≤ τ (M = diag(d), f = Dirichlet coupling + c·b), hence
  *    ‖r‖₂ ≤ √max(d) · τ · √(fᵀM⁻¹f). The error e = A⁻¹r, A = cI + L_D, has ‖e‖∞ ≤ ‖e‖₂ ≤ ‖r‖₂ / λmin(A),
  *    and λmin(L_D) on a region inside an a×b box is at least the box's Dirichlet eigenvalue
  *    4 sin²(π/(2(a+1))) + 4 sin²(π/(2(b+1))) (eigenvalues of a principal submatrix interlace).
- * 2. The c = 1e-6 pull towards the nearest-known start b moves the exact solution by δ with
+ * 2. A pull c towards the nearest-known start b would move the exact solution by δ with
  *    (cI + L_D)δ = c(b − x_h): ‖δ‖∞ ≤ c · (max b − min b) · (min(a,b) + 1)² / 8 (the 1-D torsion function
- *    x(n + 1 − x)/2 is a supersolution of L_D u = 1).
+ *    x(n + 1 − x)/2 is a supersolution of L_D u = 1). With c = 0 this term is 0; it is kept in the bound
+ *    so that reintroducing a pull must update C_PULL.
  * 3. float32: the boundary values and the result are rounded to float32 (2^-24 relative each); by the
  *    maximum principle a boundary perturbation moves the harmonic solution by at most its own size.
  *    In 'inverse' mode the boundary goes through two roundings (Z, then 1/Z) and the result through one.
@@ -19,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { harmonicFill } from '../src/math/harmonic';
 import { DioramaError } from '../src/core/errors';
 
-const C_WHISPER = 1e-6;
+const C_PULL = 0; // harmonicFill's data term on fill pixels
 const U = 2 ** -24;
 
 interface Problem {
@@ -58,14 +60,14 @@ function dirichletBound(p: Problem, bvals: (i: number) => number, tol: number): 
         if (known[j]) coupling += bvals(j);
         else if (!fill[j]) throw new Error('fill touches an excluded pixel');
       }
-      fM += coupling * coupling / (4 + C_WHISPER);
+      fM += coupling * coupling / (4 + C_PULL);
     }
   }
   const a = x1 - x0 + 1;
   const b = y1 - y0 + 1;
   const lam = 4 * Math.sin(Math.PI / (2 * (a + 1))) ** 2 + 4 * Math.sin(Math.PI / (2 * (b + 1))) ** 2;
-  const solver = (Math.sqrt(4 + C_WHISPER) * tol * Math.sqrt(fM)) / lam;
-  const whisper = (C_WHISPER * (bmax - bmin) * (Math.min(a, b) + 1) ** 2) / 8;
+  const solver = (Math.sqrt(4 + C_PULL) * tol * Math.sqrt(fM)) / lam;
+  const whisper = (C_PULL * (bmax - bmin) * (Math.min(a, b) + 1) ** 2) / 8;
   const f32 = 2 * U * Math.max(Math.abs(bmin), Math.abs(bmax));
   return solver + whisper + f32;
 }
@@ -185,7 +187,7 @@ describe('harmonicFill', () => {
     // problem reflected into a Dirichlet one of length 2n+1); f: 10 boundary pixels coupling 5 each, d ≥ 3;
     // its start (nearest known by BFS across the wall) is 1 in columns 7–9, so the c pull is ≤ c·4·n²/2.
     const lam = 4 * Math.sin(Math.PI / (2 * 25)) ** 2;
-    const bound = (2 * tol * Math.sqrt((10 * 25) / 3)) / lam + C_WHISPER * 4 * 72 + 2 * U * 5;
+    const bound = (2 * tol * Math.sqrt((10 * 25) / 3)) / lam + C_PULL * 4 * 72 + 2 * U * 5;
     for (let y = 0; y < H; y++) {
       for (let x = 1; x < W - 1; x++) {
         const v = res.values[y * W + x]!;
@@ -241,7 +243,7 @@ describe('harmonicFill', () => {
     for (let y = 4; y <= 7; y++) for (let x = 8; x <= 11; x++) expect(res.values[y * p.W + x]).toBeCloseTo(3, 5);
     // Ordinary regions see only one boundary value each (Neumann elsewhere): 3 on the left, 7 on the right.
     // Right region: 12 columns to its Dirichlet side, bound as in the wall test (λ ≥ 4 sin²(π/50)).
-    const bound = (2 * 1e-6 * Math.sqrt((12 * 49) / 3)) / (4 * Math.sin(Math.PI / 50) ** 2) + C_WHISPER * 4 * 72 + 2 * U * 7;
+    const bound = (2 * 1e-6 * Math.sqrt((12 * 49) / 3)) / (4 * Math.sin(Math.PI / 50) ** 2) + C_PULL * 4 * 72 + 2 * U * 7;
     for (let y = 0; y < p.H; y++) {
       for (let x = 4; x <= 5; x++) expect(Math.abs(res.values[y * p.W + x]! - 3)).toBeLessThanOrEqual(bound);
       for (let x = 14; x < 26; x++) expect(Math.abs(res.values[y * p.W + x]! - 7)).toBeLessThanOrEqual(bound);

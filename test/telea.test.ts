@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DioramaError } from '../src/core/errors';
 import type { RGBAImage } from '../src/core/types';
-import { BucketQueue, MinHeap } from '../src/math/heap';
+import { BucketQueue } from '../src/math/heap';
 import { inpaintTelea, inpaintTeleaScalar, TELEA_UNREACHABLE_FILL } from '../src/math/telea';
 
 function makeImage(width: number, height: number, f: (x: number, y: number, c: number) => number): RGBAImage {
@@ -294,24 +294,6 @@ describe('inpaintTeleaScalar', () => {
 });
 
 describe('priority queues', () => {
-  it('MinHeap pops keys in non-decreasing order', () => {
-    fc.assert(
-      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { maxLength: 300 }), (keys) => {
-        const h = new MinHeap(4);
-        keys.forEach((k, i) => h.push(k, i));
-        const out: number[] = [];
-        while (h.size > 0) {
-          const k = h.peekKey();
-          const i = h.pop();
-          expect(keys[i]).toBe(k);
-          out.push(k);
-        }
-        expect(out).toEqual([...keys].sort((a, b) => a - b));
-        expect(h.pop()).toBe(-1);
-      }),
-    );
-  });
-
   it('BucketQueue pops every value, in key order up to one bucket width, under monotone use', () => {
     fc.assert(
       fc.property(

@@ -73,38 +73,26 @@ export function resolveMasks(masks: MasksInput | undefined, W: number, H: number
     const src = masks.labels;
     if (!(src instanceof Int32Array)) throw new DioramaError('INVALID_MASKS', `masks.labels must be an Int32Array; found ${describe(src)}`);
     if (src.length !== N) throw new DioramaError('SIZE_MISMATCH', `masks.labels has ${src.length} values; expected ${W}x${H} = ${N}`);
-    // Compact ids to 0..count-1 in order of first appearance; negatives mean "no mask". A typed table when
-    // the ids are small (the usual case), a Map otherwise.
-    let maxId = -1;
-    for (let i = 0; i < N; i++) if (src[i]! > maxId) maxId = src[i]!;
-    const concepts: (string | undefined)[] = [];
-    let count = 0;
-    if (maxId < 1 << 22) {
-      const table = new Int32Array(maxId + 1).fill(-1);
-      for (let i = 0; i < N; i++) {
-        const l = src[i]!;
-        if (l < 0) continue;
-        let r = table[l]!;
-        if (r < 0) {
-          r = count++;
-          table[l] = r;
-          concepts.push(masks.concepts?.[l]);
-        }
-        labels[i] = r;
-      }
-      return { labels, concepts, count };
-    }
+    // Compact ids to 0..count-1 in order of first appearance; negatives mean "no mask". Label maps come in
+    // runs of equal ids, so the map is consulted only where the id changes.
     const remap = new Map<number, number>();
+    const concepts: (string | undefined)[] = [];
+    let prev = -1;
+    let prevR = -1;
     for (let i = 0; i < N; i++) {
       const l = src[i]!;
       if (l < 0) continue;
-      let r = remap.get(l);
-      if (r === undefined) {
-        r = remap.size;
-        remap.set(l, r);
-        concepts.push(masks.concepts?.[l]);
+      if (l !== prev) {
+        let r = remap.get(l);
+        if (r === undefined) {
+          r = remap.size;
+          remap.set(l, r);
+          concepts.push(masks.concepts?.[l]);
+        }
+        prev = l;
+        prevR = r;
       }
-      labels[i] = r;
+      labels[i] = prevR;
     }
     return { labels, concepts, count: remap.size };
   }

@@ -105,19 +105,12 @@ export function fillNearest<T extends Float32Array | Int32Array>(values: T, know
     const i = queue[head++]!;
     const x = i % W;
     const v = out[i]!;
-    if (within) {
-      // Propagate only between pixels of the same label; unreachable pixels keep their values.
-      const l = within[i]!;
-      if (x > 0 && !seen[i - 1] && within[i - 1] === l) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
-      if (x + 1 < W && !seen[i + 1] && within[i + 1] === l) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
-      if (i >= W && !seen[i - W] && within[i - W] === l) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
-      if (i + W < N && !seen[i + W] && within[i + W] === l) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
-      continue;
-    }
-    if (x > 0 && !seen[i - 1]) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
-    if (x + 1 < W && !seen[i + 1]) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
-    if (i >= W && !seen[i - W]) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
-    if (i + W < N && !seen[i + W]) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
+    // With `within`, values travel only between pixels of the same label (unreachable pixels keep theirs).
+    const l = within ? within[i]! : 0;
+    if (x > 0 && !seen[i - 1] && (!within || within[i - 1] === l)) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
+    if (x + 1 < W && !seen[i + 1] && (!within || within[i + 1] === l)) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
+    if (i >= W && !seen[i - W] && (!within || within[i - W] === l)) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
+    if (i + W < N && !seen[i + W] && (!within || within[i + W] === l)) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
   }
   return out;
 }
@@ -219,11 +212,9 @@ export function segmentDepth(depth: Float32Array, W: number, H: number, options:
   const N = W * H;
   const minArea = options.minArea ?? Math.max(64, Math.round(N / 4000));
   const den = median3x3(depth, W, H);
-  const known = (i: number): boolean => den[i]! > 0;
-  const cc = connectedComponentsFast(W, H, den, ratio);
-  let { labels, count } = cc;
+  let { labels, count } = connectedComponentsFast(W, H, den, ratio);
   const knownMask = new Uint8Array(N);
-  for (let i = 0; i < N; i++) knownMask[i] = known(i) ? 1 : 0;
+  for (let i = 0; i < N; i++) knownMask[i] = den[i]! > 0 ? 1 : 0;
   if (count === 0) return { labels: new Int32Array(N).fill(-1), count: 0 };
   labels = fillNearest(labels, knownMask, W, H);
   count = mergeSmallRegions(labels, W, H, count, minArea);

@@ -341,15 +341,13 @@ export interface MultilevelOptions extends SolveOptions {
 
 /**
  * Coarse-to-fine PCG: solves restricted copies of the system on a pyramid, uses each coarse solution as the
- * next finer level's starting guess (only at pixels that are not fixed and, if `keepInitial` says so, not
- * already well initialised), then runs PCG at full resolution. Long-range propagation (large holes, low
+ * next finer level's starting guess (at pixels that are not fixed), then runs PCG at full resolution. Long-range propagation (large holes, low
  * confidence regions) happens on coarse grids where it is cheap.
  */
 export function solveGridMultilevel(
   sys: GridSystem,
   x0: Float32Array,
   options: MultilevelOptions = {},
-  keepInitial?: Uint8Array,
 ): SolveResult & { coarseIterations: number } {
   const maxLevels = options.levels ?? Math.max(0, Math.ceil(Math.log2(Math.max(sys.width, sys.height) / 64)));
   if (maxLevels <= 0 || sys.width < 4 || sys.height < 4) {
@@ -369,14 +367,7 @@ export function solveGridMultilevel(
     tolerance: Math.min(options.tolerance ?? 1e-4, 1e-4),
   });
   const start = Float32Array.from(x0);
-  const mask = keepInitial;
-  if (mask) {
-    const tmp = new Float32Array(x0.length);
-    prolongInto(sub.x, coarse.sys.width, tmp, sys.width, sys.height, sys.fixed);
-    for (let i = 0; i < start.length; i++) if (!mask[i] && !(sys.fixed && sys.fixed[i])) start[i] = tmp[i]!;
-  } else {
-    prolongInto(sub.x, coarse.sys.width, start, sys.width, sys.height, sys.fixed);
-  }
+  prolongInto(sub.x, coarse.sys.width, start, sys.width, sys.height, sys.fixed);
   const fine = solveGridPCG(sys, start, options);
   return { ...fine, coarseIterations: sub.iterations + sub.coarseIterations };
 }
