@@ -2,6 +2,9 @@
 import esbuild from 'rollup-plugin-esbuild';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 
+/** `.wgsl` files import as their source text. */
+const wgsl = () => ({ name: 'wgsl-text', transform: (code, id) => (id.endsWith('.wgsl') ? { code: `export default ${JSON.stringify(code)};`, map: null } : null) });
+
 const external = (id) => /^(node:|sharp$|sharp\/)/.test(id) || ['fs', 'path', 'url', 'os', 'crypto', 'child_process'].includes(id);
 
 export default [
@@ -9,6 +12,6 @@ export default [
     input: { index: 'src/index.ts', node: 'src/node.ts', cli: 'src/cli.ts' },
     output: { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name]-[hash].js' },
     external,
-    plugins: [nodeResolve({ preferBuiltins: true }), esbuild({ target: 'es2022', sourceMap: true })],
+    plugins: [wgsl(), nodeResolve({ preferBuiltins: true }), esbuild({ target: 'es2022', sourceMap: true })],
   },
 ];

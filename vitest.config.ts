@@ -1,6 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+/** `.wgsl` files import as their source text, as in the rollup build. */
+const wgsl = {
+  name: 'wgsl-text',
+  transform(code: string, id: string) {
+    return id.endsWith('.wgsl') ? { code: `export default ${JSON.stringify(code)};`, map: null } : null;
+  },
+};
+
 export default defineConfig({
+  plugins: [wgsl],
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
