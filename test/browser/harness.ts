@@ -14,12 +14,11 @@
  *   /shared-data/<p>   ../shared/data/<p> (absent on a user's clone: tests must skip)
  *   /__page?entry=<js> an empty page with a 512×512 canvas#c that imports the bundled entry as a module
  */
-import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, resolve, sep } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { startStaticServer, type StaticServer } from '../../demo/server';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
@@ -46,30 +45,7 @@ export const CHROMIUM_FLAGS = [
   '--use-angle=swiftshader',
 ];
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.pfm': 'application/octet-stream',
-  '.npy': 'application/octet-stream',
-  '.glb': 'model/gltf-binary',
-  '.wgsl': 'text/plain; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-};
-
-export interface TestServer {
-  /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
-  url: string;
-  close(): Promise<void>;
-}
+export type TestServer = StaticServer;
 
 function pageHtml(entry: string, width: number, height: number): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>diorama test</title><link rel="icon" href="data:,">
@@ -78,50 +54,21 @@ function pageHtml(entry: string, width: number, height: number): string {
 <script type="module" src="${entry}"></script></body></html>`;
 }
 
-/**
- * Serves the repository root (and ../shared/data under /shared-data/) on 127.0.0.1 with cross-origin
- * isolation headers. Only GET/HEAD of files inside those two roots; everything else is 404.
- */
-export async function startServer(): Promise<TestServer> {
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://localhost');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-    res.setHeader('Cache-Control', 'no-store');
-    if (u.pathname === '/__page') {
-      const entry = u.searchParams.get('entry') ?? '';
-      const w = Number(u.searchParams.get('w') ?? 512);
-      const h = Number(u.searchParams.get('h') ?? 512);
-      res.writeHead(200, { 'Content-Type': MIME['.html']! });
-      res.end(pageHtml(entry.replace(/[<>"]/g, ''), w, h));
-      return;
-    }
-    let root = REPO_ROOT;
-    let rel = decodeURIComponent(u.pathname);
-    if (rel.startsWith('/shared-data/')) {
-      root = SHARED_DATA;
-      rel = rel.slice('/shared-data'.length);
-    }
-    const file = resolve(join(root, rel));
-    if (!(file === root || file.startsWith(root + sep)) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end(`not found: ${u.pathname}`);
-      return;
-    }
-    const body = readFileSync(file);
-    res.writeHead(200, { 'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': body.length });
-    res.end(req.method === 'HEAD' ? undefined : body);
+/** Serves the repository root (and ../shared/data under /shared-data/) on 127.0.0.1 with cross-origin isolation headers. */
+export function startServer(): Promise<TestServer> {
+  return startStaticServer({
+    root: REPO_ROOT,
+    mounts: { '/shared-data/': SHARED_DATA },
+    routes: {
+      '/__page': (_req, u, res) => {
+        const entry = (u.searchParams.get('entry') ?? '').replace(/[<>"]/g, '');
+        const w = Number(u.searchParams.get('w') ?? 512);
+        const h = Number(u.searchParams.get('h') ?? 512);
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        res.end(pageHtml(entry, w, h));
+      },
+    },
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((ok) => {
-      server.closeAllConnections();
-      server.close(() => ok());
-    }),
-  };
 }
 
 /** Launches headless Chromium with CHROMIUM_FLAGS plus any extra flags. */

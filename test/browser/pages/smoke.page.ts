@@ -3,7 +3,7 @@ import { expose } from './boot';
 
 expose({
   async environment() {
-    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+    const gpu = navigator.gpu as GPU | undefined;
     const adapter = gpu ? await gpu.requestAdapter() : null;
     const info = adapter?.info;
     const gl = document.createElement('canvas').getContext('webgl2');
