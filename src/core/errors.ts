@@ -15,6 +15,18 @@ export type DioramaErrorCode =
   | 'DECODE_FAILED'
   | 'ABORTED'
   | 'SOLVER_FAILED'
+  /** Models (src/models): a file does not match the declared contract (names, dtypes, shapes). */
+  | 'MODEL_CONTRACT'
+  /** Models: onnxruntime could not create a session from the bytes (corrupt, truncated, empty). */
+  | 'MODEL_LOAD'
+  /** Models: a download failed (HTTP error, network, truncated body). */
+  | 'MODEL_FETCH'
+  /** Models: the SHA-256 of a file differs from the expected one. */
+  | 'MODEL_INTEGRITY'
+  /** Models: a run failed or was fed tensors it cannot take. */
+  | 'MODEL_RUN'
+  /** Models: a session or model was used after dispose(). */
+  | 'MODEL_DISPOSED'
   | 'INTERNAL';
 
 export class DioramaError extends Error {
