@@ -1,0 +1,108 @@
+/**
+ * Options of the Diorama scene-loader plugin (`pluginOptions.diorama`), their defaults, and the stage
+ * events it reports.
+ */
+import type { DecomposeOptions } from '../core/decompose';
+import type { Intrinsics, MasksInput, RGBAImage, Stage } from '../core/types';
+import { DEFAULT_MAX_PIXELS } from '../core/validate';
+import type { DepthSource } from './decode';
+import type { DioramaNodes } from './nodes';
+import type { DioramaDepthMode } from './mpi-material';
+
+/** What a depth estimator returns: depth (or inverse depth) of any size, resampled to the photo. */
+export type DioramaDepthEstimate = {
+  /** width·height values: metres, or inverse depth (any positive scale) when `isInverse`. */
+  depth: Float32Array;
+  /** Size of `depth`; default the photo's size. */
+  width?: number;
+  height?: number;
+  isInverse?: boolean;
+  /** Intrinsics in pixels of the photo, when the estimator knows them. */
+  intrinsics?: Intrinsics;
+};
+
+/**
+ * Hook for a monocular depth model (the `diorama/models` package plugs in here): receives the decoded
+ * photo and the load's abort signal, resolves to its depth. Called only when no `depth` option is given.
+ */
+export type DioramaDepthEstimator = (image: RGBAImage, signal: AbortSignal) => Promise<DioramaDepthEstimate>;
+
+/** Stages reported by the loader, in order. The decompose() stages sit between 'depth' and 'nodes'. */
+export type DioramaLoadingStage = 'image' | 'depth' | Stage | 'nodes' | 'complete';
+
+/** A stage progress event: `fraction` in [0, 1] within the stage. */
+export type DioramaStageEvent = {
+  stage: DioramaLoadingStage;
+  fraction: number;
+};
+
+/**
+ * Options of the Diorama loader. Pass them as `pluginOptions: { diorama: { ... } }`; every field is optional
+ * and defaults to {@link DIORAMA_LOADER_DEFAULTS}. (A type alias, not an interface, so that it satisfies
+ * SceneLoaderPluginOptions' index signature.)
+ */
+export type DioramaLoaderOptions = {
+  /**
+   * The photo's depth: `{ data: Float32Array, width, height }`, a URL, a Blob or the bytes of a .pfm, .npy or
+   * 16-bit greyscale .png in millimetres (the PNG is decoded at full 16-bit precision). 0 / NaN = unknown.
+   * A depth map of another size than the photo is resampled bilinearly. Default: none, then
+   * `estimateDepth` is used, and without it the load fails with DioramaError INVALID_OPTION.
+   */
+  depth: DepthSource | undefined;
+  /** The depth values are inverse depth (disparity-like). Default false. */
+  depthIsInverse: boolean;
+  /**
+   * Multiplier applied to depth values (metric = scale·value), or to inverse ones (metric = scale/value)
+   * when `depthIsInverse`. For a stereo disparity map with focal f and baseline B: scale = f·B. Default 1.
+   */
+  depthScale: number;
+  /** Depth estimator used when no `depth` is given (see {@link DioramaDepthEstimator}). Default none. */
+  estimateDepth: DioramaDepthEstimator | undefined;
+  /** Camera intrinsics in pixels. Default: a `fieldOfView` guess (or the estimator's intrinsics). */
+  intrinsics: Intrinsics | undefined;
+  /** Horizontal field of view (degrees, longer side) assumed without intrinsics. Default 60. */
+  fieldOfView: number;
+  /** Segmentation masks of the photo. Default none (depth discontinuities segment the photo). */
+  masks: MasksInput | undefined;
+  /** Largest accepted photo, in pixels; checked from the file header before decoding. Default 8192·4096. */
+  maxPixels: number;
+  /** Further decompose() options (harmonize, layers, inpaint, mesh, segmentation). Default none. */
+  decompose: Omit<DecomposeOptions, 'signal' | 'onProgress' | 'maxPixels' | 'fieldOfView' | 'stopAfter'> | undefined;
+  /** Name of the root node. Default: the file name without its extension ('diorama' for bytes). */
+  name: string | undefined;
+  /** Receive scene lighting instead of the unlit MPI material. Default false. */
+  lighting: boolean;
+  /** 'layered' (default) or 'scene' depth handling; see createDioramaNodes. */
+  depthMode: DioramaDepthMode;
+  /** alphaIndex of the farthest layer. Default 0. */
+  alphaIndexBase: number;
+  /** Texture mipmaps. Default false. */
+  mipmaps: boolean;
+  /** An external abort signal, in addition to the plugin's dispose(). Default none. */
+  signal: AbortSignal | undefined;
+  /** Called with the stage events (also on the plugin's onStageChangedObservable). Default none. */
+  onStageChanged: ((event: DioramaStageEvent) => void) | undefined;
+  /** Called with the built nodes (camera helper, orbit range, dispose) before the load resolves. Default none. */
+  onNodesCreated: ((nodes: DioramaNodes) => void) | undefined;
+};
+
+/** Defaults of {@link DioramaLoaderOptions}. */
+export const DIORAMA_LOADER_DEFAULTS: Readonly<DioramaLoaderOptions> = Object.freeze({
+  depth: undefined,
+  depthIsInverse: false,
+  depthScale: 1,
+  estimateDepth: undefined,
+  intrinsics: undefined,
+  fieldOfView: 60,
+  masks: undefined,
+  maxPixels: DEFAULT_MAX_PIXELS,
+  decompose: undefined,
+  name: undefined,
+  lighting: false,
+  depthMode: 'layered',
+  alphaIndexBase: 0,
+  mipmaps: false,
+  signal: undefined,
+  onStageChanged: undefined,
+  onNodesCreated: undefined,
+});
