@@ -9,6 +9,7 @@ import { hasChromium, launchBrowser, CHROME_PATH } from './harness';
 import { startDemo } from '../../demo/serve';
 import type { StaticServer } from '../../demo/server';
 import { decodeImageBytes } from '../../src/node';
+import { writeModels } from '../fixtures/make-models';
 
 /** Parses a GLB container: its JSON chunk (glTF 2.0 binary layout: 12-byte header, then chunks). */
 function glbJson(bytes: Uint8Array): { meshes?: unknown[]; materials?: { alphaMode?: string }[]; nodes?: { name?: string; mesh?: number }[] } {
@@ -107,3 +108,67 @@ for (const engine of ['webgpu', 'webgl'] as const) {
     }, 120_000);
   });
 }
+
+describe.skipIf(!hasChromium)('demo page with the generated tiny models (photo → DA3 → SAM3 → scene)', () => {
+  let server: StaticServer;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    await writeModels(); // out/models/: DA3-shaped and SAM3-tracker-shaped graphs with the real tensor names
+    server = await startDemo();
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
+    await page.setViewport({ width: 1200, height: 700 });
+    await page.goto(`${server.url}/?engine=webgl`, { waitUntil: 'load' });
+    await page.waitForFunction('window.dioramaDemo && window.dioramaDemo.ready', { timeout: 60_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('runs the model stages in the worker and builds the scene', async () => {
+    await page.evaluate(async () => {
+      const set = (id: string, v: string): void => {
+        (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value = v;
+      };
+      set('depth-model-url', '/out/models/da3-tiny.onnx');
+      set('sam-encoder-url', '/out/models/sam3/tracker-vision-encoder.onnx');
+      set('sam-decoder-url', '/out/models/sam3/tracker-prompt-encoder-mask-decoder.onnx');
+      set('model-ep', 'wasm');
+      const app = window.dioramaDemo!;
+      await app.useSample('room', false);
+      // The photo alone: depth and masks must come from the models.
+      app.input.depth = undefined;
+      app.input.masks = undefined;
+      app.input.intrinsics = undefined;
+      await app.run();
+    });
+    const message = await page.$eval('#message', (el) => el.textContent ?? '');
+    expect(message).toMatch(/^\d+ layers from 960×640 .*depth from the model/);
+    const stages = await page.$$eval('#stages li', (lis) => lis.map((li) => li.dataset.stage));
+    for (const s of ['load', 'depth', 'segment', 'harmonize', 'layers', 'inpaint', 'mesh', 'scene']) expect(stages).toContain(s);
+    // The tiny SAM3 decoder answers every grid point with its own rectangle: the label map holds many masks.
+    const stats = await page.$eval('#stats', (el) => el.textContent ?? '');
+    expect(Number(/(\d+) masks/.exec(stats)![1])).toBeGreaterThan(10);
+    expect(await page.$$eval('#layer-list li', (l) => l.length)).toBeGreaterThanOrEqual(4);
+    expect(errors).toEqual([]);
+  }, 600_000);
+
+  it('says clearly when a model cannot be fetched', async () => {
+    await page.evaluate(async () => {
+      (document.getElementById('depth-model-url') as HTMLInputElement).value = '/out/models/no-such-model.onnx';
+      const app = window.dioramaDemo!;
+      app.input.depth = undefined;
+      app.input.masks = undefined;
+      await app.run();
+    });
+    const message = await page.$eval('#message', (el) => el.textContent ?? '');
+    expect(message).toMatch(/^MODEL_FETCH: .*no-such-model\.onnx/);
+    expect(await page.$eval('#message', (el) => el.classList.contains('error'))).toBe(true);
+  }, 120_000);
+});
