@@ -19,6 +19,8 @@ export type DioramaDepthEstimate = {
   isInverse?: boolean;
   /** Intrinsics in pixels of the photo, when the estimator knows them. */
   intrinsics?: Intrinsics;
+  /** Instance masks at the photo's size (e.g. SAM3's), used unless the `masks` option is given. */
+  masks?: MasksInput;
 };
 
 /**

@@ -40,7 +40,7 @@ import type { LoadFileError } from '@babylonjs/core/Misc/fileTools.js';
 import type { Nullable } from '@babylonjs/core/types.js';
 import { decompose } from '../core/decompose';
 import { DioramaError, throwIfAborted } from '../core/errors';
-import type { DecomposeInput, Intrinsics, RGBAImage } from '../core/types';
+import type { DecomposeInput, Intrinsics, MasksInput, RGBAImage } from '../core/types';
 import { decodeImageInBrowser, loadDepth, resampleDepth } from './decode';
 import { DioramaFileLoaderMetadata } from './diorama.metadata';
 import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaStageEvent } from './diorama.options';
@@ -250,11 +250,11 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     this._notify('image', 1);
 
     this._notify('depth', 0);
-    const { depth, depthIsInverse, intrinsics } = await this._resolveDepth(image, signal);
+    const { depth, depthIsInverse, intrinsics, masks } = await this._resolveDepth(image, signal);
     throwIfAborted(signal);
     this._notify('depth', 1);
 
-    const input: DecomposeInput = { image, depth, depthIsInverse, masks: opt.masks, intrinsics };
+    const input: DecomposeInput = { image, depth, depthIsInverse, masks: opt.masks ?? masks, intrinsics };
     const result = await decompose(input, {
       ...opt.decompose,
       signal,
@@ -282,13 +282,20 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     return nodes;
   }
 
-  /** The depth to decompose with: the `depth` option, else the estimator, else an INVALID_OPTION error. */
-  private async _resolveDepth(image: RGBAImage, signal: AbortSignal): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined }> {
+  /**
+   * The depth to decompose with: the `depth` option, else the estimator (which may also bring masks), else an
+   * INVALID_OPTION error.
+   */
+  private async _resolveDepth(
+    image: RGBAImage,
+    signal: AbortSignal,
+  ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput }> {
     const opt = this.options;
     const { width: W, height: H } = image;
     let src: { width: number; height: number; data: Float32Array };
     let inverse = opt.depthIsInverse;
     let intrinsics = opt.intrinsics;
+    let masks: MasksInput | undefined;
     if (opt.depth !== undefined && opt.depth !== null) {
       src = await loadDepth(opt.depth, signal);
     } else if (opt.estimateDepth) {
@@ -301,6 +308,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       }
       inverse = est.isInverse ?? inverse;
       intrinsics = intrinsics ?? est.intrinsics;
+      masks = est.masks;
     } else {
       throw new DioramaError(
         'INVALID_OPTION',
@@ -316,7 +324,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       for (let i = 0; i < depth.length; i++) scaled[i] = depth[i]! * k;
       depth = scaled;
     }
-    return { depth, depthIsInverse: inverse, intrinsics };
+    return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}) };
   }
 }
 

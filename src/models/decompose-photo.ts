@@ -239,3 +239,32 @@ export async function decomposePhoto(photo: RGBAImage, options: DecomposePhotoOp
     if (pipeline !== given) await pipeline.dispose();
   }
 }
+
+/** What {@link loaderEstimator} resolves to: the shape of diorama/babylon's `DioramaDepthEstimate`. */
+export interface PhotoEstimate {
+  depth: Float32Array;
+  isInverse: boolean;
+  intrinsics?: DecomposeInputIntrinsics;
+  masks?: MasksInput;
+}
+
+/**
+ * Plugs a loaded pipeline into the Babylon loader (`pluginOptions.diorama.estimateDepth`), so that
+ * `ImportMeshAsync('photo.jpg', scene, { pluginOptions: { diorama: { estimateDepth: loaderEstimator(p) } } })`
+ * runs depth and, when the pipeline has a segmenter, masks. Intrinsics are passed on only when they are not
+ * the field-of-view guess (the loader then applies its own `fieldOfView`).
+ */
+export function loaderEstimator(pipeline: PhotoPipeline): (image: RGBAImage, signal: AbortSignal) => Promise<PhotoEstimate> {
+  return async (image, signal) => {
+    const d = await pipeline.depth.estimate(image, { signal });
+    throwIfAborted(signal);
+    let masks: MasksInput | undefined;
+    if (pipeline.segmenter) masks = resolveSam3Masks(await pipeline.segmenter.segment(image, { signal })).masks;
+    return {
+      depth: d.depth,
+      isInverse: d.quantity === 'disparity',
+      ...(d.intrinsicsSource === 'fov-default' ? {} : { intrinsics: d.intrinsics }),
+      ...(masks ? { masks } : {}),
+    };
+  };
+}

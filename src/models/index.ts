@@ -95,10 +95,12 @@ export {
 export { TextTokenizer } from './tokenizer';
 export {
   decomposePhoto,
+  loaderEstimator,
   PhotoPipeline,
   automaticSegmenter,
   conceptSegmenter,
   type DecomposePhotoOptions,
+  type PhotoEstimate,
   type PhotoDecomposition,
   type PhotoModels,
   type PhotoStage,

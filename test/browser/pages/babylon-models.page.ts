@@ -1,0 +1,51 @@
+/**
+ * The Babylon loader with the models plugged in: `ImportMeshAsync(photoUrl, scene)` where the depth and the
+ * masks come from diorama/models (the generated tiny DA3 and SAM3-tracker graphs, wasm EP) through
+ * `loaderEstimator`. No depth option is given: the models are the only source of geometry.
+ */
+import { ImportMeshAsync } from '@babylonjs/core/Loading/sceneLoader.js';
+import { expose } from './boot';
+import { createEngine, createScene, type EngineKind } from './babylon-common';
+import { RegisterDioramaLoader } from '../../../src/babylon/diorama.pure';
+import { getDioramaNodes } from '../../../src/babylon/nodes';
+import { PhotoPipeline, loaderEstimator } from '../../../src/models/decompose-photo';
+
+RegisterDioramaLoader();
+
+expose({
+  async importWithModels(args: { engine: EngineKind; photo: string }) {
+    const engine = await createEngine(args.engine);
+    const scene = createScene(engine);
+    const pipeline = await PhotoPipeline.load({
+      runtime: { wasmPaths: '/node_modules/onnxruntime-web/dist/', executionProviders: ['wasm'] },
+      depth: '/out/models/da3-tiny.onnx',
+      masks: { visionEncoder: '/out/models/sam3/tracker-vision-encoder.onnx', decoder: '/out/models/sam3/tracker-prompt-encoder-mask-decoder.onnx', automatic: { pointsPerSide: 8 } },
+    });
+    let estimated = 0;
+    const estimator = loaderEstimator(pipeline);
+    try {
+      const result = await ImportMeshAsync(args.photo, scene, {
+        pluginOptions: {
+          diorama: {
+            estimateDepth: async (image, signal) => {
+              estimated++;
+              return estimator(image, signal);
+            },
+          },
+        },
+      });
+      const nodes = getDioramaNodes(result.meshes[0]);
+      const out = {
+        estimated,
+        meshes: result.meshes.filter((m) => m.getTotalVertices() > 0).length,
+        layers: nodes?.layers.length ?? 0,
+      };
+      nodes?.dispose();
+      return out;
+    } finally {
+      await pipeline.dispose();
+      scene.dispose();
+      engine.dispose();
+    }
+  },
+});
