@@ -53,6 +53,8 @@ export interface RegistryEntry {
   readonly license: string;
   /** Hugging Face repository (owner/name). */
   readonly repo: string;
+  /** Where the files live when not on Hugging Face (a directory URL); wins over `repo`. */
+  readonly baseUrl?: string;
   readonly variants: Readonly<Partial<Record<Precision, ModelFileSet>>>;
   /** Depth models: how to read the output. */
   readonly kind?: DepthModelKind;
@@ -93,8 +95,9 @@ export const MODEL_REGISTRY: Readonly<Record<string, RegistryEntry>> = Object.fr
       q8: { model: 'onnx/model_quantized.onnx' },
     },
   },
-  // SAM3 tracker (point/box prompts), two graphs. Meta SAM License, gated on Hugging Face (pass an
-  // Authorization header or a local mirror). File names follow the transformers.js layout: verify on first use.
+  // SAM3 tracker (point/box prompts), two graphs, transformers.js layout. Meta SAM License; the repository may be
+  // gated (pass an Authorization header through `fetch` options, or a local mirror with `baseUrl`). External-data
+  // and variant file names follow the public download scripts for this export; the int8 files stand in for q8.
   'sam3-tracker-vision-encoder': {
     id: 'sam3-tracker-vision-encoder',
     description: 'SAM3 tracker vision encoder (pixel_values → image_embeddings.0/1/2)',
@@ -102,8 +105,8 @@ export const MODEL_REGISTRY: Readonly<Record<string, RegistryEntry>> = Object.fr
     repo: 'onnx-community/sam3-tracker-ONNX',
     variants: {
       fp32: { model: 'onnx/vision_encoder.onnx', externalData: ['onnx/vision_encoder.onnx_data'] },
-      fp16: { model: 'onnx/vision_encoder_fp16.onnx' },
-      q8: { model: 'onnx/vision_encoder_quantized.onnx' },
+      fp16: { model: 'onnx/vision_encoder_fp16.onnx', externalData: ['onnx/vision_encoder_fp16.onnx_data'] },
+      q8: { model: 'onnx/vision_encoder_int8.onnx' },
     },
   },
   'sam3-tracker-decoder': {
@@ -112,10 +115,36 @@ export const MODEL_REGISTRY: Readonly<Record<string, RegistryEntry>> = Object.fr
     license: 'SAM License (Meta)',
     repo: 'onnx-community/sam3-tracker-ONNX',
     variants: {
-      fp32: { model: 'onnx/prompt_encoder_mask_decoder.onnx' },
-      fp16: { model: 'onnx/prompt_encoder_mask_decoder_fp16.onnx' },
-      q8: { model: 'onnx/prompt_encoder_mask_decoder_quantized.onnx' },
+      fp32: { model: 'onnx/prompt_encoder_mask_decoder.onnx', externalData: ['onnx/prompt_encoder_mask_decoder.onnx_data'] },
+      fp16: { model: 'onnx/prompt_encoder_mask_decoder_fp16.onnx', externalData: ['onnx/prompt_encoder_mask_decoder_fp16.onnx_data'] },
+      q8: { model: 'onnx/prompt_encoder_mask_decoder_int8.onnx' },
     },
+  },
+  // SAM3 detector (text concepts), three graphs from a public export hosted as GitHub release assets
+  // (jamjamjon/assets, tag sam3). Meta SAM License. The model's tokenizer.json (facebook/sam3) is passed separately.
+  'sam3-concept-vision-encoder': {
+    id: 'sam3-concept-vision-encoder',
+    description: 'SAM3 detector vision encoder (images → fpn_feat_0/1/2, fpn_pos_2)',
+    license: 'SAM License (Meta)',
+    repo: 'jamjamjon/assets',
+    baseUrl: 'https://github.com/jamjamjon/assets/releases/download/sam3/',
+    variants: { fp32: { model: 'vision-encoder.onnx' } },
+  },
+  'sam3-concept-text-encoder': {
+    id: 'sam3-concept-text-encoder',
+    description: 'SAM3 text encoder (input_ids, attention_mask [T, 32] → text_features, text_mask)',
+    license: 'SAM License (Meta)',
+    repo: 'jamjamjon/assets',
+    baseUrl: 'https://github.com/jamjamjon/assets/releases/download/sam3/',
+    variants: { fp32: { model: 'text-encoder.onnx' } },
+  },
+  'sam3-concept-decoder': {
+    id: 'sam3-concept-decoder',
+    description: 'SAM3 geometry encoder + DETR decoder (→ pred_boxes, pred_logits, pred_masks, presence_logits)',
+    license: 'SAM License (Meta)',
+    repo: 'jamjamjon/assets',
+    baseUrl: 'https://github.com/jamjamjon/assets/releases/download/sam3/',
+    variants: { fp32: { model: 'geo-encoder-mask-decoder.onnx' } },
   },
 } satisfies Record<string, RegistryEntry>);
 
@@ -192,7 +221,7 @@ export async function loadModelBytes(source: ModelSource, options: LoadModelOpti
     let precision = choose(source.precision ?? options.precision ?? 'auto', available);
     if (!entry.variants[precision]) precision = available.includes('fp32') ? 'fp32' : available[0]!;
     const files = entry.variants[precision]!;
-    const base = source.baseUrl ?? huggingFaceUrl(entry.repo, '', source.revision);
+    const base = source.baseUrl ?? entry.baseUrl ?? huggingFaceUrl(entry.repo, '', source.revision);
     const join = (rel: string) => (base.endsWith('/') ? base : base + '/') + rel;
     const loaded = await fetchSet(join(files.model), (files.externalData ?? []).map(join), files.sha256, false, options);
     return { ...loaded, precision, entry };

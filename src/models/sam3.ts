@@ -558,9 +558,12 @@ export async function sam3AutomaticMasks(tracker: Sam3Tracker, image: RGBAImage,
 // Concepts
 
 export interface Sam3ConceptSources {
-  visionEncoder: ModelSource;
-  textEncoder: ModelSource;
-  decoder: ModelSource;
+  /** Default: registry id 'sam3-concept-vision-encoder'. */
+  visionEncoder?: ModelSource;
+  /** Default: registry id 'sam3-concept-text-encoder'. */
+  textEncoder?: ModelSource;
+  /** Default: registry id 'sam3-concept-decoder'. */
+  decoder?: ModelSource;
   /** The model's tokenizer.json: parsed JSON or its text. */
   tokenizer: object | string;
   /** tokenizer_config.json when available. */
@@ -590,9 +593,9 @@ export class Sam3Concepts {
     const made: ModelSession[] = [];
     try {
       for (const [src, contract] of [
-        [sources.visionEncoder, SAM3_DETECTOR_VISION_CONTRACT],
-        [sources.textEncoder, SAM3_TEXT_ENCODER_CONTRACT],
-        [sources.decoder, SAM3_DETECTOR_DECODER_CONTRACT],
+        [sources.visionEncoder ?? 'sam3-concept-vision-encoder', SAM3_DETECTOR_VISION_CONTRACT],
+        [sources.textEncoder ?? 'sam3-concept-text-encoder', SAM3_TEXT_ENCODER_CONTRACT],
+        [sources.decoder ?? 'sam3-concept-decoder', SAM3_DETECTOR_DECODER_CONTRACT],
       ] as const) {
         const bytes = await loadModelBytes(src, { ...options, choosePrecision });
         made.push(await runtime.createSession(bytes, contract, options));
