@@ -1,0 +1,259 @@
+/**
+ * Novel-view evaluation (docs/metrics.md §2) on every stereo scene of a data folder laid out like
+ * ../shared/data (stereo/<scene>/{left.png, right.png, disp.pfm}).
+ *
+ *   npm run eval:views -- <data-dir> [--json FILE] [--engine webgl|webgpu] [--scenes a,b]
+ *                                    [--save DIR] [--options JSON] [--only-layers i,j]
+ *                                    [--experiment voronoiFills=N]
+ *
+ * Per scene: the left disparity is filled along each row from the background side
+ * (scripts/eval/view-metrics.ts), depth = W / d (focal W, baseline 1, principal point at the centre), and
+ * in headless Chromium (test/browser/harness.ts, page scripts/eval/views.page.ts) with the chosen Babylon
+ * engine:
+ * - diorama:     core `decompose` (left.png + that depth, default options or --options) → the Babylon
+ *                builder `createDioramaNodes`; renders the right camera (+1 along x) and the left camera;
+ * - rubberSheet: one uncut displaced mesh of the same depth (scripts/eval/rubber-sheet.ts);
+ * - noInpaint:   the same layers with every filled (role 2) pixel transparent.
+ * Each view is rendered over opaque magenta and over opaque green; the pair gives the content and the
+ * coverage (HOLES: more than half of the clear colour shows). Scores: PSNR/SSIM over ALL and BAND,
+ * HOLES over ALL, ORIGINAL = PSNR of the left camera's render against left.png over all pixels (diorama).
+ * Prints the tables and the issue-4 targets; `--json` writes the report of metrics.md. For diagnosis:
+ * `--save DIR` writes the renders (content over black), their clear-colour transmittance and the ALL/BAND
+ * masks as PNG; `--options` passes decompose options (JSON, e.g. '{"inpaint":{"feather":1}}');
+ * `--only-layers` builds only some layers of the layered methods; `--experiment` applies a decomposition
+ * variant of scripts/eval/views-experiments.ts to `diorama`.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { decodePFM } from '../src/io/pfm';
+import type { RGBAImage } from '../src/core/types';
+import { startHarness, hasChromium, CHROME_PATH } from '../test/browser/harness';
+import { psnrRGB } from './eval/image-metrics';
+import { readImageRGBA, writePngGray, writePngRGBA } from './eval/io-node';
+import { type Check, buildReport, formatChecks, formatWideTable, writeReport } from './eval/report';
+import { depthFromDisparity, fillDisparityForRendering, fillDisparityRows, scoredRegions, scoreView, type ViewScores } from './eval/view-metrics';
+import { ORIGINAL_VIEW, openViewRenderer, rightView, type ViewEngine, type ViewMethod } from './eval/views-node';
+
+const METHODS = ['diorama', 'rubberSheet', 'noInpaint'] as const satisfies readonly ViewMethod[];
+const METRICS = ['psnr', 'psnrBand', 'ssim', 'ssimBand', 'holes'] as const;
+const SCHEMA = { methods: METHODS, metrics: METRICS, extra: { diorama: ['psnrOriginal'] } };
+
+/** Reference numbers of metrics.md §2 (means over the seven stereo scenes, same protocol). */
+const REFERENCE = {
+  rubberSheet: { psnr: 28.1, psnrBand: 24.4 },
+  splatTelea: { psnr: 27.0, psnrBand: 23.4 },
+  layeredStandIn: { psnr: 29.3, psnrBand: 26.3 },
+};
+
+interface Args {
+  dataDir: string;
+  json?: string;
+  engine: ViewEngine;
+  scenes?: string[];
+  save?: string;
+  options?: Record<string, unknown>;
+  onlyLayers?: number[];
+  experiment?: { voronoiFills?: number };
+}
+
+function usage(msg?: string): never {
+  if (msg) console.error(`eval-views: ${msg}`);
+  console.error('usage: npm run eval:views -- <data-dir> [--json FILE] [--engine webgl|webgpu] [--scenes a,b] [--save DIR] [--options JSON] [--only-layers i,j] [--experiment voronoiFills=N]');
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { dataDir: '', engine: 'webgl' };
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${t} needs a value`);
+      return v;
+    };
+    if (t === '--json') a.json = value();
+    else if (t === '--engine') {
+      const e = value();
+      if (e !== 'webgl' && e !== 'webgpu') usage(`--engine must be webgl or webgpu; found '${e}'`);
+      a.engine = e;
+    } else if (t === '--scenes') a.scenes = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (t === '--save') a.save = value();
+    else if (t === '--options') {
+      const v = value();
+      try {
+        a.options = JSON.parse(v) as Record<string, unknown>;
+      } catch (e) {
+        usage(`--options is not JSON (${(e as Error).message}): ${v}`);
+      }
+    } else if (t === '--only-layers') a.onlyLayers = value().split(',').map(Number);
+    else if (t === '--experiment') {
+      const [k, v] = value().split('=');
+      if (k !== 'voronoiFills' || !(Number(v) >= 0)) usage(`--experiment: expected voronoiFills=<slack px>; found '${k}=${v}'`);
+      a.experiment = { voronoiFills: Number(v) };
+    }
+    else if (t === '--help' || t === '-h') usage();
+    else if (t.startsWith('--')) usage(`unknown option ${t}`);
+    else if (!a.dataDir) a.dataDir = t;
+    else usage(`unexpected argument ${t}`);
+  }
+  if (!a.dataDir) usage('missing <data-dir>');
+  return a;
+}
+
+interface StereoScene {
+  name: string;
+  dir: string;
+  left: RGBAImage;
+  right: RGBAImage;
+  /** Left-view disparity as stored (0 = unknown). */
+  disparity: Float32Array;
+}
+
+/** Stereo scene folders (left.png, right.png, disp.pfm), sorted by name. */
+function discoverStereo(dataDir: string): { name: string; dir: string }[] {
+  const root = join(dataDir, 'stereo');
+  if (!existsSync(root)) throw new Error(`no stereo scenes in '${dataDir}': expected ${root}/<scene>/{left.png,right.png,disp.pfm}`);
+  const out = readdirSync(root)
+    .filter((n) => statSync(join(root, n)).isDirectory())
+    .sort()
+    .map((name) => ({ name, dir: join(root, name) }))
+    .filter((s) => ['left.png', 'right.png', 'disp.pfm'].every((f) => existsSync(join(s.dir, f))));
+  if (out.length === 0) throw new Error(`no stereo scenes in '${root}': expected <scene>/{left.png,right.png,disp.pfm}`);
+  return out;
+}
+
+async function loadStereo(ref: { name: string; dir: string }): Promise<StereoScene> {
+  const left = await readImageRGBA(join(ref.dir, 'left.png'));
+  const right = await readImageRGBA(join(ref.dir, 'right.png'));
+  const pfm = decodePFM(new Uint8Array(readFileSync(join(ref.dir, 'disp.pfm'))));
+  if (pfm.width !== left.width || pfm.height !== left.height || right.width !== left.width || right.height !== left.height) {
+    throw new Error(`${ref.dir}: left.png ${left.width}x${left.height}, right.png ${right.width}x${right.height} and disp.pfm ${pfm.width}x${pfm.height} must agree`);
+  }
+  return { name: ref.name, dir: ref.dir, left, right, disparity: Float32Array.from(pfm.data) };
+}
+
+function fmt(v: number | null | undefined, digits = 2): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : String(v ?? 'null');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!hasChromium) throw new Error(`Chromium not found at ${CHROME_PATH} (set CHROME_PATH)`);
+  const refs = discoverStereo(resolve(args.dataDir)).filter((r) => !args.scenes || args.scenes.includes(r.name));
+  if (refs.length === 0) throw new Error(`none of the scenes ${args.scenes?.join(', ')} found`);
+  const t0 = performance.now();
+  const h = await startHarness();
+  const renderer = await openViewRenderer(h, args.engine);
+  console.log(`eval-views: ${refs.length} stereo scenes, engine ${args.engine} (${renderer.description})`);
+  const perScene: Record<string, Partial<Record<ViewMethod | 'diorama', Partial<ViewScores> & { psnrOriginal?: number | null }>>> = {};
+  const notes: string[] = [];
+  try {
+    for (const ref of refs) {
+      const s = await loadStereo(ref);
+      const { width: W, height: H } = s.left;
+      const filled = fillDisparityRows(s.disparity, W, H);
+      const renderDisp = fillDisparityForRendering(filled);
+      if (!renderDisp) {
+        notes.push(`${s.name}: no known disparity; every metric is null`);
+        perScene[s.name] = {};
+        continue;
+      }
+      const depth = depthFromDisparity(renderDisp, W);
+      const regions = scoredRegions(filled);
+      const intrinsics = { fx: W, fy: W, cx: W / 2, cy: H / 2 };
+      const tScene = performance.now();
+      const res = await renderer.render({
+        image: s.left,
+        depth,
+        intrinsics,
+        methods: [...METHODS],
+        views: [rightView(1)],
+        extraViews: { diorama: [ORIGINAL_VIEW], rubberSheet: [ORIGINAL_VIEW] },
+        ...(args.options ? { decompose: args.options } : {}),
+        ...(args.onlyLayers ? { onlyLayers: args.onlyLayers } : {}),
+        ...(args.experiment ? { experiment: args.experiment } : {}),
+      });
+      const row: (typeof perScene)[string] = {};
+      for (const m of METHODS) {
+        const r = res.methods[m];
+        if (!r) continue;
+        const scores: Partial<ViewScores> & { psnrOriginal?: number | null } = scoreView(s.right, r.views['right']!.coverage, regions);
+        if (m === 'diorama') scores.psnrOriginal = psnrRGB(s.left, r.views['original']!.coverage.content);
+        row[m] = scores;
+      }
+      perScene[s.name] = row;
+      const sheetOriginal = res.methods.rubberSheet?.views['original'] ? psnrRGB(s.left, res.methods.rubberSheet.views['original'].coverage.content) : null;
+      console.log(
+        `  ${s.name} ${W}x${H}: ${res.layers} layers (decompose ${fmt(res.decomposeMs, 0)} ms), ALL ${regions.allCount} px, BAND ${regions.bandCount} px; ` +
+          `diorama PSNR ${fmt(row.diorama?.psnr)} / BAND ${fmt(row.diorama?.psnrBand)}, rubber sheet ${fmt(row.rubberSheet?.psnr)} / ${fmt(row.rubberSheet?.psnrBand)}, ` +
+          `original ${fmt(row.diorama?.psnrOriginal)} (sheet ${fmt(sheetOriginal)}); ${fmt((performance.now() - tScene) / 1000, 1)} s`,
+      );
+      if (args.save) {
+        const dir = join(resolve(args.save), s.name);
+        mkdirSync(dir, { recursive: true });
+        for (const m of METHODS) {
+          for (const [v, dv] of Object.entries(res.methods[m]?.views ?? {})) {
+            await writePngRGBA(join(dir, `${m}.${v}.png`), dv.coverage.content);
+            // Transmittance of the clear colour, 0 (covered) … 255 (nothing rendered).
+            await writePngGray(join(dir, `${m}.${v}.clear.png`), Uint8Array.from(dv.coverage.transmittance, (t) => Math.round(255 * t)), W, H);
+          }
+        }
+        const toGray = (mask: Uint8Array): Uint8Array => mask.map((x) => (x ? 255 : 0));
+        await writePngGray(join(dir, 'all.png'), toGray(regions.all), W, H);
+        await writePngGray(join(dir, 'band.png'), toGray(regions.band), W, H);
+      }
+    }
+  } finally {
+    if (renderer.errors.length) notes.push(`page console errors:\n  ${renderer.errors.slice(0, 10).join('\n  ')}`);
+    await renderer.close();
+    await h.close();
+  }
+
+  const report = buildReport(SCHEMA, perScene);
+  const cols = (metric: string, digits: number, label: string) =>
+    METHODS.map((m) => ({ method: m, metric, label: `${label} ${m === 'diorama' ? 'ours' : m === 'rubberSheet' ? 'sheet' : 'noInp'}`, digits }));
+  console.log(`\nNovel views (metrics.md §2), engine ${args.engine}: PSNR dB`);
+  console.log(formatWideTable(report, [...cols('psnr', 2, 'ALL'), ...cols('psnrBand', 2, 'BAND'), { method: 'diorama', metric: 'psnrOriginal', label: 'ORIG ours', digits: 2 }]));
+  console.log('\nSSIM and HOLES (fraction of ALL)');
+  console.log(formatWideTable(report, [...cols('ssim', 4, 'SSIM'), ...cols('ssimBand', 4, 'BAND'), ...cols('holes', 5, 'HOLES')]));
+
+  const mean = (m: string, k: string): number | null => report.mean[m]?.[k] ?? null;
+  const checks: Check[] = [];
+  const cmp = (name: string, a: number | null, b: number | null, pass: (a: number, b: number) => boolean, detail: string): void => {
+    checks.push({ name, pass: a === null || b === null ? null : pass(a, b), detail });
+  };
+  const holes = Object.values(report.scenes).map((r) => r['diorama']?.['holes'] ?? null);
+  checks.push({
+    name: 'zero holes (diorama, every scene)',
+    pass: holes.some((v) => v === null) ? null : holes.every((v) => v === 0),
+    detail: `max ${fmt(Math.max(...holes.filter((v): v is number => v !== null)), 6)}`,
+  });
+  const ob = mean('diorama', 'psnrBand'), sb = mean('rubberSheet', 'psnrBand');
+  cmp('BAND PSNR ≥ rubber sheet + 0.5 dB', ob, sb, (a, b) => a >= b + 0.5, `${fmt(ob)} vs ${fmt(sb)} + 0.5`);
+  const os = mean('diorama', 'ssimBand'), ss = mean('rubberSheet', 'ssimBand');
+  cmp('BAND SSIM > rubber sheet', os, ss, (a, b) => a > b, `${fmt(os, 4)} vs ${fmt(ss, 4)}`);
+  const op = mean('diorama', 'psnr');
+  cmp('PSNR > forward splat + Telea (27.0, reference)', op, REFERENCE.splatTelea.psnr, (a, b) => a > b, `${fmt(op)} vs ${REFERENCE.splatTelea.psnr}`);
+  cmp('BAND PSNR > forward splat + Telea (23.4, reference)', ob, REFERENCE.splatTelea.psnrBand, (a, b) => a > b, `${fmt(ob)} vs ${REFERENCE.splatTelea.psnrBand}`);
+  const oo = mean('diorama', 'psnrOriginal');
+  cmp('original view PSNR ≥ 38 dB (issue 4)', oo, 38, (a, b) => a >= b, `${fmt(oo)}`);
+  checks.push({
+    name: 'reference: rubber sheet 28.1 / 24.4, quick layered stand-in 29.3 / 26.3 (OpenCV/numpy, 7 scenes)',
+    pass: null,
+    info: true,
+    detail: `here: rubber sheet ${fmt(mean('rubberSheet', 'psnr'))} / ${fmt(sb)}, diorama ${fmt(op)} / ${fmt(ob)}, no inpainting ${fmt(mean('noInpaint', 'psnr'))} / ${fmt(mean('noInpaint', 'psnrBand'))}`,
+  });
+  console.log('\nTargets (issue 4, means over the scenes)');
+  console.log(formatChecks(checks));
+  for (const n of notes) console.log(`note: ${n}`);
+  if (args.json) {
+    writeReport(resolve(args.json), report);
+    console.log(`report written to ${args.json}`);
+  }
+  console.log(`done in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
