@@ -297,13 +297,15 @@ const crops = built.layers.map((l, k) => ({
   back: built.sourceIndex[k] === 0,
 }));
 let verts = 0;
-// As the pipeline meshes (build-layers.ts): smoothed depth, pipeline tolerance and tear ratio; the timing
-// includes the smoothing pass.
+// As the pipeline meshes (build-layers.ts): smoothed depth (into one reused buffer), pipeline tolerance and
+// tear ratio; the timing includes the smoothing pass.
+let meshScratch = new Float32Array(0);
 await time('mesh all layers (buildLayerMesh)', () => {
   verts = 0;
   for (const { crop, back } of crops) {
     const jumpRatio = back ? Number.MAX_VALUE : PIPELINE_MESH_JUMP_RATIO;
-    const depth = back ? crop.depth : smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, jumpRatio);
+    if (meshScratch.length < crop.width * crop.height) meshScratch = new Float32Array(crop.width * crop.height);
+    const depth = back ? crop.depth : smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, jumpRatio, meshScratch);
     verts += buildLayerMesh({ ...crop, depth }, intrinsics, { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio }).positions.length / 3;
   }
 }, { targetMs: 100 });

@@ -9,8 +9,10 @@
  *   synthetic raw depth and masks from scripts/eval/synth.ts with core.bench's seed 12345). decompose() runs
  *   once; its layers (bbox, alpha = rgba.data[4k+3], inpainted depth, with sensor noise) are then meshed
  *   with the pipeline's options ({ depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE }, plus jumpRatio
- *   Number.MAX_VALUE for the back layer 0). Median of 5 runs after 1 warm-up. Falls back to the synthetic
- *   case, with a message, when the data folder is absent. MESH_BENCH_CACHE=<file> stores/reuses the layers
+ *   Number.MAX_VALUE for the back layer 0), each but the back layer after smoothForMesh exactly as
+ *   build-layers.ts does (into one reused buffer). The smoothing is timed with the meshing (the pipeline's
+ *   mesh stage includes it) and also reported separately. Median of 5 runs after 1 warm-up. Falls back to
+ *   the synthetic case, with a message, when the data folder is absent. MESH_BENCH_CACHE=<file> stores/reuses the layers
  *   (skips decompose on later runs; delete the file after changing the pipeline).
  *
  * Printed: per-layer times, vertex and triangle counts, grid step and tolerance scale, the total wall time
@@ -167,20 +169,36 @@ const median = (a: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function runCase(name: string, layers: MeshCrop[], K: Intrinsics, optionsOf: (i: number) => MeshOptions, timed: number, warm: number): void {
+/**
+ * Times meshing all `layers` (`timed` runs after `warm`); with `smooth`, each layer's depth is first replaced
+ * by smooth(layer, i) inside the timed region (the pipeline's mesh stage), and that part is also summed apart.
+ */
+function runCase(
+  name: string,
+  layers: MeshCrop[],
+  K: Intrinsics,
+  optionsOf: (i: number) => MeshOptions,
+  timed: number,
+  warm: number,
+  smooth?: (crop: MeshCrop, i: number) => Float32Array,
+): void {
   const area = layers.reduce((s, l) => s + l.width * l.height, 0);
   console.log(`\n[${name}] ${layers.length} layers, ${(area / 1e6).toFixed(2)} Mpx of crops in total`);
   const runs: number[] = [];
   const cpuRuns: number[] = [];
+  const smoothRuns: number[] = [];
   let last: ReturnType<typeof buildLayerMeshDetailed>[] = [];
   const perLayer: number[][] = layers.map(() => []);
   for (let r = 0; r < timed + warm; r++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const out = [];
+    let smoothMs = 0;
     for (let i = 0; i < layers.length; i++) {
       const t = performance.now();
-      out.push(buildLayerMeshDetailed(layers[i], K, optionsOf(i)));
+      const depth = smooth ? smooth(layers[i], i) : layers[i].depth;
+      smoothMs += performance.now() - t;
+      out.push(buildLayerMeshDetailed({ ...layers[i], depth }, K, optionsOf(i)));
       if (r >= warm) perLayer[i].push(performance.now() - t);
     }
     const ms = performance.now() - t0;
@@ -188,6 +206,7 @@ function runCase(name: string, layers: MeshCrop[], K: Intrinsics, optionsOf: (i:
     if (r >= warm) {
       runs.push(ms);
       cpuRuns.push((cpu.user + cpu.system) / 1000);
+      smoothRuns.push(smoothMs);
     }
     last = out;
   }
@@ -207,8 +226,12 @@ function runCase(name: string, layers: MeshCrop[], K: Intrinsics, optionsOf: (i:
   });
   console.log(`total: ${nV} vertices, ${nT} triangles`);
   console.log(
-    `all ${layers.length} layers: median ${median(runs).toFixed(1)} ms wall over ${runs.length} runs (min ${Math.min(...runs).toFixed(1)}, max ${Math.max(...runs).toFixed(1)}); median ${median(cpuRuns).toFixed(1)} ms process CPU`,
+    `all ${layers.length} layers${smooth ? ' (smoothing + meshing)' : ''}: median ${median(runs).toFixed(1)} ms wall over ${runs.length} runs (min ${Math.min(...runs).toFixed(1)}, max ${Math.max(...runs).toFixed(1)}); median ${median(cpuRuns).toFixed(1)} ms process CPU`,
   );
+  if (smooth) {
+    const mesher = runs.map((t, k) => t - smoothRuns[k]);
+    console.log(`  of which smoothForMesh: median ${median(smoothRuns).toFixed(1)} ms; the mesher alone: median ${median(mesher).toFixed(1)} ms (min ${Math.min(...mesher).toFixed(1)})`);
+  }
 }
 
 const which = process.env.MESH_BENCH_CASE ?? 'all';
@@ -220,12 +243,15 @@ if (which === 'all' || which === 'real') {
   const real = await realLayers();
   if (real) {
     const opts = (i: number): MeshOptions => (i === 0 ? { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: Number.MAX_VALUE } : { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: PIPELINE_MESH_JUMP_RATIO });
-    // The pipeline meshes a noise-smoothed copy of each layer's depth but the back layer's (smoothForMesh); do the same here,
-    // outside the timed region (the pipeline times it as part of its mesh stage; it is a 3×3 pass).
-    const t0 = performance.now();
-    const crops = real.crops.map((c, i) => ({ ...c, depth: i === 0 ? c.depth : smoothForMesh(c.depth, Uint8Array.from(c.alpha), c.width, c.height, PIPELINE_MESH_JUMP_RATIO) }));
-    console.log(`smoothForMesh on all layers: ${(performance.now() - t0).toFixed(1)} ms (not included below)`);
-    runCase(`real: kinect_emsanet pipeline layers, depthTolerance ${PIPELINE_MESH_DEPTH_TOLERANCE}, others jumpRatio ${PIPELINE_MESH_JUMP_RATIO}, back layer jumpRatio MAX_VALUE`, crops, real.intrinsics, opts, Number(extra ?? 5), 1);
+    // The pipeline meshes a noise-smoothed copy of each layer's depth but the back layer's (smoothForMesh, into
+    // one buffer reused across layers); do the same here, inside the timed region (the pipeline's mesh stage).
+    let scratch = new Float32Array(0);
+    const smooth = (c: MeshCrop, i: number): Float32Array => {
+      if (i === 0) return c.depth;
+      if (scratch.length < c.width * c.height) scratch = new Float32Array(c.width * c.height);
+      return smoothForMesh(c.depth, c.alpha, c.width, c.height, PIPELINE_MESH_JUMP_RATIO, scratch);
+    };
+    runCase(`real: kinect_emsanet pipeline layers, depthTolerance ${PIPELINE_MESH_DEPTH_TOLERANCE}, others jumpRatio ${PIPELINE_MESH_JUMP_RATIO}, back layer jumpRatio MAX_VALUE`, real.crops, real.intrinsics, opts, Number(extra ?? 5), 1, smooth);
   } else {
     console.log(`\nreal case: ${KINECT_DIR} is absent; running the synthetic case instead`);
     if (which === 'real') runCase('synthetic, default options (fallback)', syntheticLayers(), K, () => ({}), Number(extra ?? 10), 2);

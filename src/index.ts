@@ -7,7 +7,7 @@ export { DioramaError, type DioramaErrorCode } from './core/errors';
 export type * from './core/types';
 export { DEFAULT_FOV_DEGREES, DEFAULT_MAX_PIXELS } from './core/validate';
 export { INPAINT_DEFAULTS, type InpaintOptions } from './core/build-layers';
-export { harmonize, HARMONIZE_DEFAULTS, type HarmonizeOptions, type HarmonizeInput, type HarmonizeResult } from './math/harmonize';
+export { harmonize, assembleHarmonizeSystem, HARMONIZE_DEFAULTS, type HarmonizeOptions, type HarmonizeInput, type HarmonizeResult, type HarmonizeSystem, type HarmonizeTimings } from './math/harmonize';
 export { assignLayers, clusterMasks, computeMaskStats, masksMayShareLayer, LAYER_DEFAULTS, type LayerOptions, type LayerAssignment, type MaskStats } from './math/layers';
 export { harmonicFill, type HarmonicFillOptions } from './math/harmonic';
 export { inpaintTelea, type TeleaOptions } from './math/telea';

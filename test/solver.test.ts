@@ -96,6 +96,30 @@ describe('grid PCG solver', () => {
     );
   });
 
+  it('with tolerance 0 runs until round-off and stops cleanly (no false indefiniteness), still matching the direct solve', () => {
+    fc.assert(
+      fc.property(problem, ({ sys, x0 }) => {
+        const ref = denseSolve(sys, x0);
+        const res = solveGridPCG(sys, x0, { tolerance: 0, maxIterations: 400 });
+        let err = 0, scale = 0;
+        for (let i = 0; i < ref.length; i++) {
+          err = Math.max(err, Math.abs(res.x[i]! - ref[i]!));
+          scale = Math.max(scale, Math.abs(ref[i]!));
+        }
+        expect(err / scale).toBeLessThanOrEqual(1e-4);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('reports an indefinite system as SOLVER_FAILED', () => {
+    // Two pixels, c = −½ each, joined by w = 1: A = [[½, −1], [−1, ½]] has a positive diagonal (so Jacobi
+    // scaling is defined) but eigenvalues −½ and 3/2. From x = 0 with b = (1, 1): r = Cb = (−½, −½),
+    // z = (−1, −1) and pᵀAp = Σ A = −1 < 0 on the first step.
+    const sys = { width: 2, height: 1, c: Float32Array.of(-0.5, -0.5), b: Float32Array.of(1, 1), wx: Float32Array.of(1, 0), wy: new Float32Array(2) };
+    expect(() => solveGridPCG(sys, new Float32Array(2))).toThrowError(expect.objectContaining({ code: 'SOLVER_FAILED' }));
+  });
+
   it('rejects mismatched array sizes with SIZE_MISMATCH', () => {
     const sys = { width: 3, height: 3, c: new Float32Array(9), b: new Float32Array(9), wx: new Float32Array(8), wy: new Float32Array(9) };
     expect(() => solveGridPCG(sys, new Float32Array(9))).toThrowError(DioramaError);

@@ -1,7 +1,8 @@
 /**
  * Diagnostic variants of a decomposition for the novel-view evaluation (`eval:views --experiment …`). They
  * are NOT part of the pipeline: each one imitates, after the fact, a change proposed for the core, so that
- * its effect on the §2 metrics can be measured before anyone edits src/core.
+ * its effect on the §2 metrics can be measured before anyone edits src/core. (`voronoiFills` with slack 2 was
+ * measured here and then adopted in src/core/build-layers.ts, FILL_SLACK; larger slacks can still be tried.)
  *
  * - `voronoiFills`: a filled (role 2) pixel p of an intermediate layer L ≥ 1 is kept only where L is the
  *   nearest of the layers that could be revealed there, i.e. where the distance from p to L's own pixels is

@@ -24,8 +24,8 @@
  */
 import { DioramaError, throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
-import { bandDistance, fillNearest, labelBoundary } from './labels';
-import { solveGridPCG } from './solver';
+import { fillNearest, fillNearestWithFallback, labelBand } from './labels';
+import { solveGridPCG, type GridSystem } from './solver';
 import { snapLabels } from './snap';
 
 export interface HarmonizeOptions {
@@ -115,9 +115,9 @@ export interface HarmonizeTimings {
   prepare: number;
   /** Boundary snapping. */
   snap: number;
-  /** Confidence band and smoothness weights. */
+  /** Confidence band, smoothness weights and the starting guess. */
   weights: number;
-  /** Starting guess and PCG. */
+  /** The linear solve (PCG). */
   solve: number;
 }
 
@@ -131,8 +131,41 @@ export interface HarmonizeResult {
   residual: number;
 }
 
-/** Runs Stage 1. See the module comment for the model. */
+/**
+ * Stage 1 split at the linear solve, so that the solve can run elsewhere (e.g. a GPU port of solveGridPCG):
+ * `assembleHarmonizeSystem` does everything before it, `finish` everything after it.
+ */
+export interface HarmonizeSystem {
+  /** The assembled system in the solve domain (inverse depth by default): c, b, wx, wy (λ folded in). */
+  system: GridSystem;
+  /** Starting guess for the solve. */
+  start: Float32Array;
+  /** Tolerance and iteration cap the CPU path uses. */
+  solveOptions: { tolerance: number; maxIterations: number };
+  /** Timings so far (prepare, snap, weights; solve is 0 until `finish`). */
+  timings: HarmonizeTimings;
+  /** Turns a solution x of `system` into the result (back to depth, refined labels, timings.solve = solveMs). */
+  finish(x: Float32Array, iterations: number, residual: number, solveMs: number): HarmonizeResult;
+}
+
+/**
+ * Runs Stage 1: assembleHarmonizeSystem, Jacobi-PCG (solveGridPCG) from its starting guess, finish.
+ * See the module comment for the model.
+ */
 export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {}): HarmonizeResult {
+  const hs = assembleHarmonizeSystem(input, options);
+  const t0 = performance.now();
+  const res = solveGridPCG(hs.system, hs.start, { ...hs.solveOptions, signal: options.signal });
+  return hs.finish(res.x, res.iterations, res.residual, performance.now() - t0);
+}
+
+/**
+ * Everything of Stage 1 before the linear solve: validation, data term, boundary snapping, confidence band,
+ * smoothness weights and the starting guess. The returned `system` is the SPD grid system of solver.ts whose
+ * solution x (inverse depth, or depth with `domain: 'depth'`) `finish` maps back to metric depth.
+ * Throws DioramaError on mismatched sizes, an invalid λ, or when no pixel has a valid depth.
+ */
+export function assembleHarmonizeSystem(input: HarmonizeInput, options: HarmonizeOptions = {}): HarmonizeSystem {
   const o = { ...HARMONIZE_DEFAULTS, ...stripUndefined(options) };
   const { width: W, height: H, depth, labels } = input;
   const N = W * H;
@@ -161,27 +194,23 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   const known = new Uint8Array(N);
   const target = new Float32Array(N);
   let knownCount = 0;
+  // Smallest known value in the solve domain: sets the positive floor of the solution (see finish).
+  let minPos = Infinity;
+  let maxLabel = -1;
   for (let i = 0; i < N; i++) {
     const d = depth[i]!;
-    if (d > 0 && Number.isFinite(d)) {
+    if (labels[i]! > maxLabel) maxLabel = labels[i]!;
+    if (d > 0 && d < Infinity) {
       known[i] = 1;
-      target[i] = inverse ? 1 / d : d;
+      const t = inverse ? 1 / d : d;
+      target[i] = t;
+      if (t < minPos) minPos = t;
       knownCount++;
     }
   }
   if (knownCount === 0) throw new DioramaError('NO_VALID_DEPTH', 'harmonize: no pixel has a valid depth (all are 0, NaN or infinite)');
   // Unknown depth starts from the nearest known pixel of the same mask (then of any mask).
-  let x0 = target;
-  if (knownCount < N) {
-    x0 = fillNearest(target, known, W, H, labels);
-    const reached = new Uint8Array(N);
-    let missing = false;
-    for (let i = 0; i < N; i++) {
-      reached[i] = known[i] || x0[i]! > 0 ? 1 : 0;
-      if (!reached[i]) missing = true;
-    }
-    if (missing) x0 = fillNearest(x0, reached, W, H);
-  } else x0 = target.slice();
+  const x0 = knownCount < N ? fillNearestWithFallback(target, known, W, H, labels) : target.slice();
 
   timings.prepare = lap();
   let refined = labels;
@@ -205,38 +234,52 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
 
   timings.snap = lap();
   // Confidence band along refined boundaries.
-  const boundary = labelBoundary(refined, W, H);
   const R = Math.max(0, Math.round(o.confidenceRadius));
-  const dist = bandDistance(boundary, W, H, R);
-  // A label thinner than the band would have no confident pixel at all (its mean then floats on a
-  // near-singular system, which is inaccurate and slow for CG): its ramp ends at its innermost pixels.
-  let maxLabel = -1;
-  for (let i = 0; i < N; i++) if (refined[i]! > maxLabel) maxLabel = refined[i]!;
-  const deepest = new Uint8Array(maxLabel + 2);
-  for (let i = 0; i < N; i++) {
-    const k = refined[i]! + 1;
-    if (dist[i]! > deepest[k]!) deepest[k] = dist[i]!;
-  }
+  const dist = labelBand(refined, W, H, R);
+  // c: unknown depth is pulled towards the nearest known depth of its mask (unknownConfidence); known depth
+  // has confidence 1 outside the band and a quadratic ramp inside it, from edgeConfidence at the boundary
+  // (d = 0) up to the band's edge (d = R): the bled pixels near the silhouette are almost free while the
+  // band's outer pixels already anchor the interior. The unknown-depth pull keeps regions cut off by mask
+  // boundaries well posed and bounds how far information must travel (≈ sqrt(λ / c) px).
+  // Anchors (known depth outside the band) are where depth stopping applies and where the start is taken.
   const c = new Float32Array(N);
+  const anchor = new Uint8Array(N);
   const conf = input.confidence;
+  const e0 = o.edgeConfidence;
+  const unknownC = o.unknownConfidence;
+  // deepest[label + 1]: the largest band distance within the label (R + 1 once it has an interior pixel;
+  // −1 for a label with no pixel).
+  const deepest = new Int16Array(maxLabel + 2).fill(-1);
+  const ramp = (d: number, inner: number): number => {
+    const t = inner > R ? d / (R + 1) : (d + 1) / (inner + 1);
+    return e0 + (1 - e0) * t * t;
+  };
   for (let i = 0; i < N; i++) {
+    const d = dist[i]!;
+    const k = refined[i]! + 1;
+    if (d > deepest[k]!) deepest[k] = d;
     if (!known[i]) {
-      // Unknown depth: a pull towards the nearest known depth of the same mask. It keeps regions cut off by
-      // mask boundaries well posed and bounds how far information must travel (≈ sqrt(λ / c) px).
-      c[i] = o.unknownConfidence;
+      c[i] = unknownC;
       continue;
     }
-    const d = dist[i]!;
-    let ci = 1;
-    if (d <= R && R > 0) {
-      // d = 0 on the boundary pixels, R at the band's edge: quadratic rise keeps the bled pixels near the
-      // silhouette almost free while the band's outer pixels already anchor the interior.
-      const inner = deepest[refined[i]! + 1]!;
-      const t = inner > R ? d / (R + 1) : (d + 1) / (inner + 1);
-      ci = o.edgeConfidence + (1 - o.edgeConfidence) * t * t;
-    }
+    anchor[i] = d > R ? 1 : 0;
+    let ci = d <= R && R > 0 ? ramp(d, R + 1) : 1;
     if (conf) ci *= Math.min(1, Math.max(0, conf[i]!));
     c[i] = ci;
+  }
+  // A label thinner than the band would have no confident pixel at all (its mean then floats on a
+  // near-singular system, which is inaccurate and slow for CG): its ramp ends at its innermost pixels.
+  // (Snapping only moves pixels between existing labels, so maxLabel bounds the refined labels too.)
+  let thin = false;
+  for (let k = 0; k < deepest.length; k++) if (deepest[k]! >= 0 && deepest[k]! <= R) thin = true;
+  if (thin && R > 0) {
+    for (let i = 0; i < N; i++) {
+      const inner = deepest[refined[i]! + 1]!;
+      if (inner > R || !known[i]) continue;
+      let ci = ramp(dist[i]!, inner);
+      if (conf) ci *= Math.min(1, Math.max(0, conf[i]!));
+      c[i] = ci;
+    }
   }
 
   // Smoothness weights.
@@ -247,9 +290,8 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   const img = input.image?.data;
   const useColor = !!img && o.colorSigma > 0;
   const inv2s2 = useColor ? 1 / (2 * o.colorSigma * o.colorSigma) : 0;
-  const floor = o.colorFloor;
   // exp lookup over squared colour distance (0 … 3·255²), quantised to integers.
-  const expLUT = useColor ? buildAffinityLUT(inv2s2, floor) : undefined;
+  const expLUT = useColor ? buildAffinityLUT(inv2s2, o.colorFloor) : undefined;
   // Depth-edge stopping inside masks, away from mask boundaries: a depth edge the masks did not see keeps
   // its (blurred) step instead of being smoothed further. Δ = |log(x̃_p / x̃_q)| on the input depth.
   const useDepthStop = o.depthSigma > 0;
@@ -260,46 +302,51 @@ export function harmonize(input: HarmonizeInput, options: HarmonizeOptions = {})
   const stopLUT = new Float32Array(STEPS + 1);
   for (let s = 0; s <= STEPS; s++) stopLUT[s] = Math.max(o.depthFloor, Math.exp(-(s / STEPS) * tMax));
   const tScale = STEPS / tMax;
-  // Pixels where depth stopping applies: known depth, outside the confidence band.
-  const stopOK = new Uint8Array(N);
-  if (useDepthStop) for (let i = 0; i < N; i++) stopOK[i] = known[i] && dist[i]! > R ? 1 : 0;
-  const stopScale = inv2d2 * tScale;
-  computeWeights(wx, wy, W, H, { labels: refined, target, stopOK, stopLUT, stopScale, steps: STEPS, lam, cross, expLUT, img });
+  computeWeights(wx, wy, W, H, {
+    labels: refined,
+    target,
+    stopOK: useDepthStop ? anchor : new Uint8Array(N),
+    stopLUT,
+    stopScale: inv2d2 * tScale,
+    steps: STEPS,
+    lam,
+    cross,
+    expLUT,
+    img,
+  });
   throwIfAborted(signal);
 
   // Starting guess in the confidence band: the nearest confident value of the same label, i.e. the interior
   // depth carried up to the silhouette, which is close to the solution there; CG then needs tens of
   // iterations, not the hundreds it takes to carry values through low-confidence pixels by itself.
-  timings.weights = lap();
-  // Anchors: known depth outside the band (the same set depth stopping uses).
-  let anchor = stopOK;
-  if (!useDepthStop) {
-    anchor = new Uint8Array(N);
-    for (let i = 0; i < N; i++) anchor[i] = known[i] && dist[i]! > R ? 1 : 0;
-  }
   const start = R > 0 ? fillNearest(x0, anchor, W, H, refined) : x0;
-  const res = solveGridPCG({ width: W, height: H, c, b: x0, wx, wy }, start, {
-    tolerance: o.tolerance,
-    maxIterations: o.maxIterations,
-    signal,
-  });
-  timings.solve = lap();
-  const out = new Float32Array(N);
-  // Positive floor: the smallest positive known value's scale, so 1/x never explodes.
-  let minPos = Infinity;
-  for (let i = 0; i < N; i++) if (known[i] && target[i]! < minPos) minPos = target[i]!;
+  timings.weights = lap();
+  // Positive floor for the solution: the smallest positive known value's scale, so 1/x never explodes.
   const eps = minPos * 1e-3;
-  for (let i = 0; i < N; i++) {
-    const v = Math.max(res.x[i]!, eps);
-    out[i] = inverse ? 1 / v : v;
-  }
-  return { depth: out, labels: refined, iterations: res.iterations, residual: res.residual, timings };
+  const finish = (x: Float32Array, iterations: number, residual: number, solveMs: number): HarmonizeResult => {
+    if (x.length !== N) throw new DioramaError('SIZE_MISMATCH', `harmonize: solution has ${x.length} values; expected ${N}`);
+    const out = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      const v = Math.max(x[i]!, eps);
+      out[i] = inverse ? 1 / v : v;
+    }
+    return { depth: out, labels: refined, iterations, residual, timings: { ...timings, solve: solveMs } };
+  };
+  return {
+    system: { width: W, height: H, c, b: x0, wx, wy },
+    start,
+    solveOptions: { tolerance: o.tolerance, maxIterations: o.maxIterations },
+    timings,
+    finish,
+  };
 }
 
-/** Everything the smoothness weight of one edge depends on (see computeWeights). */
+/** Everything the smoothness weights depend on (see computeWeights). */
 interface EdgeWeightParams {
   labels: Int32Array;
+  /** Input values in the solve domain (0 = unknown). */
   target: Float32Array;
+  /** Pixels where depth stopping applies (known depth outside the confidence band). */
   stopOK: Uint8Array;
   stopLUT: Float32Array;
   stopScale: number;
@@ -311,34 +358,53 @@ interface EdgeWeightParams {
 }
 
 /**
- * Weight of the edge between neighbours i and j: `cross` between labels; λ · depth stopping · colour
- * affinity within a label. Depth stopping uses log(a/b) ≈ 2(a − b)/(a + b), within 1 % of it while
- * |log(a/b)| < 0.35; beyond that the factor is at its floor either way.
+ * Right-neighbour (wx) and down-neighbour (wy) weights of every pixel; 0 where the neighbour is off-grid.
+ * The weight of edge (i, j) is `cross` between labels, and λ · depth stopping · colour affinity within a
+ * label; depth stopping applies where both ends are in `stopOK` (see stopFactor).
  */
-function edgeWeight(p: EdgeWeightParams, i: number, j: number): number {
-  if (p.labels[j] !== p.labels[i]) return p.cross;
-  let w = p.lam;
-  if (p.stopOK[i] && p.stopOK[j]) {
-    const a = p.target[i]!;
-    const b = p.target[j]!;
-    const r = (2 * (a - b)) / (a + b);
-    const s = r * r * p.stopScale;
-    w *= s >= p.steps ? p.stopLUT[p.steps]! : p.stopLUT[s | 0]!;
-  }
-  if (p.expLUT) w *= affinity(p.img!, i, j, p.expLUT);
-  return w;
-}
-
-/** Right-neighbour (wx) and down-neighbour (wy) weights of every pixel; 0 where the neighbour is off-grid. */
 function computeWeights(wx: Float32Array, wy: Float32Array, W: number, H: number, p: EdgeWeightParams): void {
+  const { labels, target, stopOK, stopLUT, stopScale, steps, lam, cross, expLUT, img } = p;
   for (let y = 0; y < H; y++) {
     const row = y * W;
+    const down = y + 1 < H;
     for (let x = 0; x < W; x++) {
       const i = row + x;
-      if (x + 1 < W) wx[i] = edgeWeight(p, i, i + 1);
-      if (y + 1 < H) wy[i] = edgeWeight(p, i, i + W);
+      const li = labels[i]!;
+      const si = stopOK[i]!;
+      const a = target[i]!;
+      if (x + 1 < W) {
+        const j = i + 1;
+        let w = cross;
+        if (labels[j] === li) {
+          w = lam;
+          if (si && stopOK[j]) w *= stopFactor(a, target[j]!, stopLUT, stopScale, steps);
+          if (expLUT) w *= affinity(img!, i, j, expLUT);
+        }
+        wx[i] = w;
+      }
+      if (down) {
+        const j = i + W;
+        let w = cross;
+        if (labels[j] === li) {
+          w = lam;
+          if (si && stopOK[j]) w *= stopFactor(a, target[j]!, stopLUT, stopScale, steps);
+          if (expLUT) w *= affinity(img!, i, j, expLUT);
+        }
+        wy[i] = w;
+      }
     }
   }
+}
+
+/**
+ * Depth-stopping factor exp(−Δ²/(2σ²)) (floored) of a same-label edge between values a and b, read from
+ * `lut` at s = Δ² · scale, with Δ = |log(a/b)| ≈ 2|a − b|/(a + b): within 1 % of the log while
+ * |log(a/b)| < 0.35; beyond that the factor is at its floor either way.
+ */
+function stopFactor(a: number, b: number, lut: Float32Array, scale: number, steps: number): number {
+  const r = (2 * (a - b)) / (a + b);
+  const s = r * r * scale;
+  return s >= steps ? lut[steps]! : lut[s | 0]!;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -41,6 +41,37 @@ export function bandDistance(seeds: Uint8Array, W: number, H: number, maxDist: n
       frontier[fn++] = i;
     }
   }
+  growBand(dist, frontier, fn, W, H, cap);
+  return dist;
+}
+
+/**
+ * bandDistance(labelBoundary(labels, W, H), W, H, maxDist) in one pass over the labels: chessboard
+ * distance (capped at maxDist + 1) to the nearest pixel that has a 4-neighbour with another label.
+ */
+export function labelBand(labels: Int32Array, W: number, H: number, maxDist: number): Uint8Array {
+  const cap = Math.min(254, Math.max(0, Math.floor(maxDist)));
+  const far = cap + 1;
+  const dist = new Uint8Array(W * H);
+  let frontier: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  let fn = 0;
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      const i = row + x;
+      const l = labels[i]!;
+      if ((x > 0 && labels[i - 1] !== l) || (x + 1 < W && labels[i + 1] !== l) || (y > 0 && labels[i - W] !== l) || (y + 1 < H && labels[i + W] !== l)) {
+        if (fn === frontier.length) frontier = grow(frontier);
+        frontier[fn++] = i;
+      } else dist[i] = far;
+    }
+  }
+  growBand(dist, frontier, fn, W, H, cap);
+  return dist;
+}
+
+/** Breadth-first growth of a band from the `fn` seeds in `frontier` (dist 0) up to distance `cap`. */
+function growBand(dist: Uint8Array, frontier: Int32Array<ArrayBuffer>, fn: number, W: number, H: number, cap: number): void {
   let next: Int32Array<ArrayBuffer> = new Int32Array(Math.max(1024, fn));
   for (let d = 1; d <= cap && fn > 0; d++) {
     let nn = 0;
@@ -68,7 +99,6 @@ export function bandDistance(seeds: Uint8Array, W: number, H: number, maxDist: n
     next = t.length >= nn ? t : new Int32Array(nn);
     fn = nn;
   }
-  return dist;
 }
 
 function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
@@ -85,34 +115,107 @@ function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
 export function fillNearest<T extends Float32Array | Int32Array>(values: T, known: Uint8Array, W: number, H: number, within?: Int32Array): T {
   const out = values.slice() as T;
   const N = W * H;
-  const queue = new Int32Array(N);
-  const seen = new Uint8Array(N);
+  const { queue, seen } = fillScratch(N);
   let head = 0;
   let tail = 0;
   let anyKnown = false;
-  for (let i = 0; i < N; i++) {
-    if (!known[i]) continue;
-    seen[i] = 1;
-    anyKnown = true;
-    // Only known pixels on the frontier (with an unknown 4-neighbour) can propagate anything.
-    const x = i % W;
-    if ((x > 0 && !known[i - 1]) || (x + 1 < W && !known[i + 1]) || (i >= W && !known[i - W]) || (i + W < N && !known[i + W])) {
-      queue[tail++] = i;
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      const i = row + x;
+      if (!known[i]) continue;
+      seen[i] = 1;
+      anyKnown = true;
+      // Only known pixels on the frontier (with an unknown 4-neighbour) can propagate anything.
+      if ((x > 0 && !known[i - 1]) || (x + 1 < W && !known[i + 1]) || (y > 0 && !known[i - W]) || (y + 1 < H && !known[i + W])) {
+        queue[tail++] = i;
+      }
     }
   }
   if (!anyKnown) return out;
+  // With `within`, values travel only between pixels of the same label (unreachable pixels keep theirs).
+  spread(out, seen, queue, head, tail, W, N, within);
+  return out;
+}
+
+/** fillNearest's breadth-first queue and visited marks, kept between calls (5 bytes per pixel). */
+let fillQueue = new Int32Array(0);
+let fillSeen = new Uint8Array(0);
+
+/** The fill queue (stale contents) and zeroed visited marks for N pixels. */
+function fillScratch(N: number): { queue: Int32Array; seen: Uint8Array } {
+  if (fillQueue.length < N) {
+    fillQueue = new Int32Array(N);
+    fillSeen = new Uint8Array(N);
+  } else fillSeen.fill(0, 0, N);
+  return { queue: fillQueue, seen: fillSeen };
+}
+
+/**
+ * fillNearest within labels, then for the pixels their label could not reach (a label region with no known
+ * pixel) fillNearest over all labels from everything filled so far: the same result as
+ * `fillNearest(fillNearest(values, known, W, H, within), reached, W, H)` with `reached` the known and filled
+ * pixels, without the second full pass. The second stage's sources are the reached pixels next to an
+ * unreached one, in scan order (as fillNearest's frontier would list them).
+ */
+export function fillNearestWithFallback(values: Float32Array, known: Uint8Array, W: number, H: number, within: Int32Array): Float32Array {
+  const out = values.slice();
+  const N = W * H;
+  const { queue, seen } = fillScratch(N);
+  let unknown: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  let nu = 0;
+  let head = 0;
+  let tail = 0;
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      const i = row + x;
+      if (!known[i]) {
+        if (nu === unknown.length) unknown = grow(unknown);
+        unknown[nu++] = i;
+        continue;
+      }
+      seen[i] = 1;
+      if ((x > 0 && !known[i - 1]) || (x + 1 < W && !known[i + 1]) || (y > 0 && !known[i - W]) || (y + 1 < H && !known[i + W])) {
+        queue[tail++] = i;
+      }
+    }
+  }
+  if (nu === N || nu === 0) return out;
+  tail = spread(out, seen, queue, head, tail, W, N, within);
+  // Second stage: sources are reached pixels with an unreached 4-neighbour (marked 2 once listed).
+  let ns = 0;
+  for (let u = 0; u < nu; u++) {
+    const i = unknown[u]!;
+    if (seen[i]) continue;
+    const x = i % W;
+    if (x > 0 && seen[i - 1] === 1) { seen[i - 1] = 2; queue[ns++] = i - 1; }
+    if (x + 1 < W && seen[i + 1] === 1) { seen[i + 1] = 2; queue[ns++] = i + 1; }
+    if (i >= W && seen[i - W] === 1) { seen[i - W] = 2; queue[ns++] = i - W; }
+    if (i + W < N && seen[i + W] === 1) { seen[i + W] = 2; queue[ns++] = i + W; }
+  }
+  if (ns === 0) return out;
+  queue.subarray(0, ns).sort();
+  spread(out, seen, queue, 0, ns, W, N, undefined);
+  return out;
+}
+
+/**
+ * The breadth-first part of fillNearest: pops queue[head..tail) (growing it) and copies each popped pixel's
+ * value into its unseen 4-neighbours (of the same label, with `within`). Returns the final tail.
+ */
+function spread(out: Float32Array | Int32Array, seen: Uint8Array, queue: Int32Array, head: number, tail: number, W: number, N: number, within: Int32Array | undefined): number {
   while (head < tail) {
     const i = queue[head++]!;
     const x = i % W;
     const v = out[i]!;
-    // With `within`, values travel only between pixels of the same label (unreachable pixels keep theirs).
     const l = within ? within[i]! : 0;
     if (x > 0 && !seen[i - 1] && (!within || within[i - 1] === l)) { seen[i - 1] = 1; out[i - 1] = v; queue[tail++] = i - 1; }
     if (x + 1 < W && !seen[i + 1] && (!within || within[i + 1] === l)) { seen[i + 1] = 1; out[i + 1] = v; queue[tail++] = i + 1; }
     if (i >= W && !seen[i - W] && (!within || within[i - W] === l)) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
     if (i + W < N && !seen[i + W] && (!within || within[i + W] === l)) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
   }
-  return out;
+  return tail;
 }
 
 /**

@@ -59,14 +59,18 @@
  *    (clamped to its right/bottom edge). Then silhouettes are only as fine as the blocks, and the texture's
  *    alpha has to cut them; meshes stay crack-free and within budget.
  *
- * Cost: nodes are evaluated top-down, each by one fused scan of its pixels (content, depth range and
- * quadrant sums of the bilinear residual together) that stops as soon as a split is certain, children
- * only when their parent splits: a flat interior is read once, detail once more per level. Then per
- * attempt O(#nodes + #vertices). Corner link masks are cached (1 byte per corner); they, the node arrays
- * (≈ 3 bytes per crop pixel) and the vertex buffers are pooled between calls. No per-pixel objects.
+ * Cost: one pass over the pixels builds a pyramid (levels ≥ 2: content flags, depth range, and the moments
+ * Σz, Σξz, Σηz, Σξηz of each node's depths, from which the bilinear residual's block sums follow in O(1);
+ * higher levels from their children), then nodes are evaluated top-down, children only when their parent
+ * splits, each in O(1) plus its four corner probes (2-px nodes read their 4 pixels). Then per attempt
+ * O(#nodes + #vertices). Corner link masks are cached (1 byte per corner), as are the vertices of each
+ * corner's first cluster (an index per corner; other clusters, at tears, go through a hash table). They,
+ * the node arrays and pyramid (≈ 6 bytes per crop pixel) and the vertex buffers are pooled between calls.
+ * No per-pixel objects.
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
 import type { Intrinsics, LayerMesh, Rect } from '../core/types';
+import { KernelCache, sleb, uleb, wasmModule } from './solver';
 
 /** Options of {@link buildLayerMesh}; every field is optional, defaults in {@link MESH_DEFAULTS}. */
 export interface MeshOptions {
@@ -136,7 +140,9 @@ export const MESH_DEFAULTS = Object.freeze({
 // Per-cell flags of the pyramid.
 const ANY = 1; // some pixel has content
 const HOMOG = 2; // all pixels inside the grid, with content, and max/min depth ≤ J over the cell
-const PENDING = 4; // criticality is a lower bound > 1 (exact value computed only if a scale > 1 is tried)
+const ALL = 4; // (pyramid only) all pixels inside the grid and with content
+/** Bit pattern of float32 +∞: positive finite float32 values are exactly the bit patterns in (0, INF_BITS). */
+const INF_BITS = 0x7f800000;
 
 /**
  * Corner clusters. The four pixels around a corner are slots 0 = TL, 1 = TR, 2 = BR, 3 = BL (a cycle);
@@ -399,8 +405,9 @@ function okRatio(a: number, b: number, c: number, J: number): boolean {
 
 /**
  * Scratch buffers reused from one call to the next (meshing 12 layers would otherwise allocate and
- * garbage-collect tens of MB of node arrays). Buffers only grow; they hold about 4 bytes per crop pixel
- * of the largest crop seen plus the largest mesh's vertex buffers (≈ 10 MB after a 1920×1080 layer);
+ * garbage-collect tens of MB of node arrays). Buffers only grow; they hold about 11 bytes per crop pixel
+ * of the largest crop seen (corner masks 1, node arrays ≈ 2.3, pyramid ≈ 3.4, per-corner vertex index 4)
+ * plus the largest mesh's vertex buffers (≈ 25 MB after a 1920×1080 layer);
  * {@link releaseMeshScratch} drops them. A nested call (impossible in practice, the work is synchronous)
  * gets fresh buffers.
  */
@@ -419,12 +426,46 @@ class Scratch {
   vals: Int32Array = new Int32Array(0);
   marks: Uint8Array = new Uint8Array(0);
   blocks: Int32Array = new Int32Array(0);
+  pf: Uint8Array = new Uint8Array(0);
+  /** Per grid corner: 1 + id of the vertex of its cluster with representative slot 0 (0 = none); all zero between calls. */
+  cornerVertex: Int32Array = new Int32Array(0);
+  /** Per vertex: its corner index when it is in cornerVertex, else −1 (to clear cornerVertex in O(vertices)). */
+  vertexCorner: Int32Array = new Int32Array(0);
+  pr: Float32Array = new Float32Array(0);
+  pm: Float64Array = new Float64Array(0);
+
+  /** Quadtree pyramid: flags, depth ranges and moments (see Quadtree.buildPyramid); contents are stale. */
+  pyrFlags(n: number): Uint8Array {
+    if (this.pf.length < n) this.pf = new Uint8Array(n);
+    return this.pf;
+  }
+
+  pyrRange(n: number): Float32Array {
+    if (this.pr.length < n) this.pr = new Float32Array(n);
+    return this.pr;
+  }
+
+  pyrMoments(n: number): Float64Array {
+    if (this.pm.length < n) this.pm = new Float64Array(n);
+    return this.pm;
+  }
 
   /** Zeroed per-corner byte array of n entries for vertex counting. */
   markCache(n: number): Uint8Array {
     if (this.marks.length < n) this.marks = new Uint8Array(n);
     else this.marks.fill(0, 0, n);
     return this.marks.subarray(0, n);
+  }
+
+  /** Set while a MeshWriter may have entries in cornerVertex (cleared by its release()). */
+  cornerDirty = false;
+
+  /** The all-zero per-corner vertex index of at least n entries (see cornerVertex). */
+  cornerVertices(n: number): Int32Array {
+    if (this.cornerVertex.length < n) this.cornerVertex = new Int32Array(n);
+    else if (this.cornerDirty) this.cornerVertex.fill(0); // a call that threw left entries behind
+    this.cornerDirty = true;
+    return this.cornerVertex;
   }
 
   blockList(n: number): Int32Array {
@@ -475,8 +516,14 @@ class MeshWriter {
   /** Inverse depth per vertex (diagonal choice). */
   vIz: Float64Array;
   indices: Uint32Array;
-  private keys: Int32Array; // corner·4 + cluster representative, −1 = free
+  private keys: Int32Array; // corner·4 + cluster representative (≠ 0), −1 = free
   private vals: Int32Array;
+  /** Entries in the hash table. */
+  private nH = 0;
+  /** 1 + vertex id of each corner's representative-0 cluster (most vertices: one cluster per corner). */
+  private readonly cornerVertex: Int32Array;
+  /** Corner of each vertex held in cornerVertex, −1 for the others (hash-table vertices). */
+  private vertexCorner: Int32Array;
   private shift: number;
   private readonly cw: number; // corners per row, grid.w + 1
 
@@ -509,17 +556,33 @@ class MeshWriter {
     this.keys = sc.keys;
     this.vals = sc.vals;
     this.shift = 32 - Math.log2(this.keys.length);
+    this.cornerVertex = sc.cornerVertices((g.w + 1) * (g.h + 1));
+    if (sc.vertexCorner.length < c) sc.vertexCorner = new Int32Array(c);
+    this.vertexCorner = sc.vertexCorner;
   }
 
+  /** Forgets every vertex (clears the per-corner index entries it set, O(vertices)). */
   reset(): void {
+    this.clearCorners();
     this.keys.fill(-1);
+    this.scratch.cornerDirty = true;
+    this.nH = 0;
     this.nV = 0;
     this.nI = 0;
   }
 
-  /** Hands the (possibly grown) buffers back to the scratch pool. */
+  private clearCorners(): void {
+    const vc = this.vertexCorner;
+    const cv = this.cornerVertex;
+    for (let id = 0; id < this.nV; id++) if (vc[id] >= 0) cv[vc[id]] = 0;
+  }
+
+  /** Hands the (possibly grown) buffers back to the scratch pool, the per-corner index cleared. */
   release(): void {
+    this.clearCorners();
     const sc = this.scratch;
+    sc.cornerDirty = false;
+    sc.vertexCorner = this.vertexCorner;
     sc.positions = this.positions;
     sc.uvs = this.uvs;
     sc.pixels = this.pixels;
@@ -533,7 +596,14 @@ class MeshWriter {
   vertexAt(i: number, j: number, slot: number): number {
     const p = this.probe;
     const m = p.mask(i, j);
-    const key = (j * this.cw + i) * 4 + REP[m * 4 + slot];
+    const rep = REP[m * 4 + slot];
+    const c = j * this.cw + i;
+    if (rep === 0) {
+      const v = this.cornerVertex[c];
+      if (v !== 0) return v - 1;
+      return this.insertCorner(c, i, j, p.izOf(m, i, j, slot));
+    }
+    const key = c * 4 + rep;
     const h = this.find(key);
     if (this.keys[h] === key) return this.vals[h];
     return this.insert(h, key, i, j, p.izOf(m, i, j, slot));
@@ -541,10 +611,23 @@ class MeshWriter {
 
   /** Vertex of the cluster with representative `rep` and inverse depth `iz` at grid corner (i, j). */
   vertex(i: number, j: number, rep: number, iz: number): number {
-    const key = (j * this.cw + i) * 4 + rep;
+    const c = j * this.cw + i;
+    if (rep === 0) {
+      const v = this.cornerVertex[c];
+      if (v !== 0) return v - 1;
+      return this.insertCorner(c, i, j, iz);
+    }
+    const key = c * 4 + rep;
     const h = this.find(key);
     if (this.keys[h] === key) return this.vals[h];
     return this.insert(h, key, i, j, iz);
+  }
+
+  private insertCorner(c: number, i: number, j: number, iz: number): number {
+    const id = this.create(i, j, iz);
+    this.cornerVertex[c] = id + 1;
+    this.vertexCorner[id] = c;
+    return id;
   }
 
   /** Slot holding `key`, or the free slot where it would go (linear probing). */
@@ -561,9 +644,10 @@ class MeshWriter {
 
   private insert(h: number, key: number, i: number, j: number, iz: number): number {
     const id = this.create(i, j, iz);
+    this.vertexCorner[id] = -1;
     this.keys[h] = key;
     this.vals[h] = id;
-    if (2 * this.nV > this.keys.length) this.rehash();
+    if (2 * ++this.nH > this.keys.length) this.rehash();
     return id;
   }
 
@@ -627,6 +711,9 @@ class MeshWriter {
     this.positions = f32(this.positions, 3);
     this.uvs = f32(this.uvs, 2);
     this.pixels = f32(this.pixels, 2);
+    const vc = new Int32Array(n);
+    vc.set(this.vertexCorner);
+    this.vertexCorner = vc;
     const z = new Float64Array(n);
     z.set(this.vIz);
     this.vIz = z;
@@ -658,25 +745,35 @@ const CRIT_CAP = 1 << 24;
  * Quadtree over one grid. Node (cx, cy) of level l covers grid cells [cx·2^l, (cx+1)·2^l) ×
  * [cy·2^l, (cy+1)·2^l); level L nodes are the roots, level 0 the pixels (never stored).
  *
- * Nodes are evaluated top-down at tolerance scale 1, each by ONE fused scan of its pixels (content,
- * min/max depth and the quadrant sums of the block error together; nodes of side ≤ 4 re-read their few
- * pixels once their corners are known), children only when the node is split. A node's `crit` is NaN
- * until evaluated; unevaluated nodes lie under a homogeneous or an empty evaluated ancestor and inherit its flags when they come to
- * exist (splitNode).
+ * Nodes are evaluated top-down at tolerance scale 1 from the pyramid (buildPyramid, evalNode), children
+ * only when the node is split. A node's `crit` is NaN until evaluated; unevaluated nodes lie under a
+ * homogeneous or an empty evaluated ancestor and inherit its flags when they come to exist (splitNode).
  */
 class Quadtree {
   readonly L: number;
   readonly cw: number[] = [];
   readonly ch: number[] = [];
-  /** ANY / HOMOG / PENDING per node. */
+  /** ANY / HOMOG per node. */
   readonly cell: Uint8Array[] = [];
   /** Criticality per node (NaN = not evaluated). */
   readonly crit: Float32Array[] = [];
   readonly split: Uint8Array[] = [];
-  /** Largest exact finite criticality (tolerance scales beyond it change nothing once nothing is pending). */
+  /**
+   * Per node: 16 | finer-sides mask of the last enforceJumps check it passed as a leaf (0 = none), so that
+   * the repeated passes of one prepare() only re-check leaves whose fan changed.
+   */
+  private readonly jumpOK: Uint8Array[] = [];
+  /** Largest finite criticality of the evaluated nodes (tolerance scales beyond it change nothing). */
   maxCrit = 0;
-  /** Some criticalities are lower bounds (PENDING nodes). */
-  private pending = false;
+  /**
+   * Pyramid of the levels l ≥ 2 (see buildPyramid), per node: ANY / ALL flags, min and max metric depth
+   * of its content pixels, and the moments Σz, Σξz, Σηz, Σξηz of its pixels' depths z (ξ, η: pixel offsets
+   * from the node's top-left corner), valid where ALL is set.
+   */
+  private readonly pFlags: Uint8Array[] = [];
+  private readonly pLo: Float32Array[] = [];
+  private readonly pHi: Float32Array[] = [];
+  private readonly pMom: Float64Array[] = [];
   /** Scratch list of node indices of one level. */
   private readonly list: Int32Array;
 
@@ -701,20 +798,263 @@ class Quadtree {
     }
     // Per-level views into three pooled buffers.
     const f32 = scratch.float32(total);
-    const u8 = scratch.uint8(2 * total);
+    const u8 = scratch.uint8(3 * total);
     f32.fill(Number.NaN, 0, total);
-    u8.fill(0, 0, 2 * total);
+    u8.fill(0, 0, 3 * total);
     let at = 0;
     for (let l = 0; l <= L; l++) {
       const n = l === 0 ? 0 : this.cw[l] * this.ch[l];
       this.crit.push(f32.subarray(at, at + n));
       this.cell.push(u8.subarray(at, at + n));
       this.split.push(u8.subarray(total + at, total + at + n));
+      this.jumpOK.push(u8.subarray(2 * total + at, 2 * total + at + n));
       at += n;
     }
     this.list = scratch.int32(L >= 1 ? this.cw[1] * this.ch[1] : 0);
+    // Pyramid views into pooled buffers (levels ≥ 2; levels 0 and 1 have none).
+    let pt = 0;
+    for (let l = 2; l <= L; l++) pt += this.cw[l] * this.ch[l];
+    const pf = scratch.pyrFlags(pt);
+    const pr = scratch.pyrRange(2 * pt);
+    const pm = scratch.pyrMoments(4 * pt);
+    at = 0;
+    for (let l = 0; l <= L; l++) {
+      const n = l < 2 ? 0 : this.cw[l] * this.ch[l];
+      this.pFlags.push(pf.subarray(at, at + n));
+      this.pLo.push(pr.subarray(2 * at, 2 * at + n));
+      this.pHi.push(pr.subarray(2 * at + n, 2 * at + 2 * n));
+      this.pMom.push(pm.subarray(4 * at, 4 * at + 4 * n));
+      at += n;
+    }
+    throwIfAborted(signal);
+    this.buildPyramid();
     this.computeCriticality(signal);
   }
+
+  /**
+   * Level 2 of the pyramid for the full 4×4 blocks of the grid (⌊w/4⌋ × ⌊h/4⌋) by the WebAssembly kernel
+   * PYRAMID, copied into the pyramid's arrays; false (nothing done) without the kernel.
+   */
+  private pyramidKernel(): boolean {
+    const { w, h, depth: D, alpha: A } = this.g;
+    const fw = w >> 2;
+    const fh = h >> 2;
+    if (fw === 0 || fh === 0) return false;
+    const n = w * h;
+    const nodes = this.cw[2] * this.ch[2];
+    const up16 = (b: number): number => 16 * Math.ceil(b / 16);
+    const aA = up16(4 * n);
+    const aF = aA + up16(n);
+    const aLo = aF + up16(nodes);
+    const aHi = aLo + up16(4 * nodes);
+    const aM = aHi + up16(4 * nodes);
+    const k = PYRAMID.get(aM + 32 * nodes);
+    if (!k) return false;
+    const buf = k.memory.buffer;
+    new Float32Array(buf, 0, n).set(D);
+    new Uint8Array(buf, aA, n).set(A);
+    k.fn(0, aA, aF, aLo, aHi, aM, w, this.cw[2], fw, fh);
+    this.pFlags[2].set(new Uint8Array(buf, aF, nodes));
+    this.pLo[2].set(new Float32Array(buf, aLo, nodes));
+    this.pHi[2].set(new Float32Array(buf, aHi, nodes));
+    this.pMom[2].set(new Float64Array(buf, aM, 4 * nodes));
+    return true;
+  }
+
+  /**
+   * Fills the pyramid (levels ≥ 2) bottom-up: level 2 (4×4 blocks) from the pixels in one pass, each
+   * higher level from its four children. A parent's moments follow from its children's by shifting their
+   * origin: for a child at offset (dx, dy), Σ(ξ+dx)z = Σξz + dx·Σz, Σ(η+dy)z = Σηz + dy·Σz and
+   * Σ(ξ+dx)(η+dy)z = Σξηz + dy·Σξz + dx·Σηz + dx·dy·Σz. With them the block error of a node costs O(1)
+   * (momentError) instead of a scan of its pixels on every level.
+   */
+  private buildPyramid(): void {
+    const L = this.L;
+    if (L < 2) return;
+    const { w, h, depth: D, alpha: A } = this.g;
+    {
+      // The depth range is taken on the float32 bit patterns: for positive finite floats they are ordered
+      // like the values, and integer min/max is branch-free (noisy depth makes float comparisons
+      // mispredict); 0 < bits < INF_BITS is exactly 0 < z < ∞ (NaN and negative values fall outside).
+      const DI = new Int32Array(D.buffer, D.byteOffset, D.length);
+      const cw = this.cw[2];
+      const ch = this.ch[2];
+      const F = this.pFlags[2];
+      const LO = this.pLo[2];
+      const HI = this.pHi[2];
+      const LOI = new Int32Array(LO.buffer, LO.byteOffset, LO.length);
+      const HII = new Int32Array(HI.buffer, HI.byteOffset, HI.length);
+      const M = this.pMom[2];
+      // Full 4×4 blocks go to the WebAssembly kernel where there is one; this loop does the rest.
+      const kw = this.pyramidKernel() ? w >> 2 : 0;
+      const kh = kw > 0 ? h >> 2 : 0;
+      for (let by = 0; by < ch; by++) {
+        const y0 = 4 * by;
+        const y1 = Math.min(y0 + 4, h);
+        for (let bx = by < kh ? kw : 0; bx < cw; bx++) {
+          const x0 = 4 * bx;
+          const x1 = Math.min(x0 + 4, w);
+          let any = false;
+          let all = x1 - x0 === 4 && y1 - y0 === 4;
+          let lo = INF_BITS; // bit patterns (see above)
+          let hi = 0;
+          let m0 = 0;
+          let mx = 0;
+          let my = 0;
+          let mxy = 0;
+          for (let y = y0; y < y1; y++) {
+            let k = y * w + x0;
+            let r0 = 0;
+            let r1 = 0;
+            if (all) {
+              // Fast path, a full row of 4 with content: sums and range without data-dependent branches.
+              const b0 = DI[k];
+              const b1 = DI[k + 1];
+              const b2 = DI[k + 2];
+              const b3 = DI[k + 3];
+              if (
+                (A[k] !== 0 && b0 > 0 && b0 < INF_BITS) &&
+                (A[k + 1] !== 0 && b1 > 0 && b1 < INF_BITS) &&
+                (A[k + 2] !== 0 && b2 > 0 && b2 < INF_BITS) &&
+                (A[k + 3] !== 0 && b3 > 0 && b3 < INF_BITS)
+              ) {
+                any = true;
+                // min(a, b) = a + ((b − a) & sign(b − a)), max likewise (no overflow: both are positive).
+                let t = (b0 - lo) | 0;
+                lo += t & (t >> 31);
+                t = (b1 - lo) | 0;
+                lo += t & (t >> 31);
+                t = (b2 - lo) | 0;
+                lo += t & (t >> 31);
+                t = (b3 - lo) | 0;
+                lo += t & (t >> 31);
+                t = (hi - b0) | 0;
+                hi -= t & (t >> 31);
+                t = (hi - b1) | 0;
+                hi -= t & (t >> 31);
+                t = (hi - b2) | 0;
+                hi -= t & (t >> 31);
+                t = (hi - b3) | 0;
+                hi -= t & (t >> 31);
+                const z0 = D[k];
+                const z1 = D[k + 1];
+                const z2 = D[k + 2];
+                const z3 = D[k + 3];
+                r0 = z0 + z1 + z2 + z3;
+                r1 = z1 + 2 * z2 + 3 * z3;
+                const eta = y - y0;
+                m0 += r0;
+                mx += r1;
+                my += eta * r0;
+                mxy += eta * r1;
+                continue;
+              }
+            }
+            for (let x = x0; x < x1; x++, k++) {
+              const b = DI[k];
+              if (A[k] !== 0 && b > 0 && b < INF_BITS) {
+                any = true;
+                if (b < lo) lo = b;
+                if (b > hi) hi = b;
+                const z = D[k];
+                r0 += z;
+                r1 += (x - x0) * z;
+              } else all = false;
+            }
+            const eta = y - y0;
+            m0 += r0;
+            mx += r1;
+            my += eta * r0;
+            mxy += eta * r1;
+          }
+          const n = by * cw + bx;
+          F[n] = (any ? ANY : 0) | (any && all ? ALL : 0);
+          LOI[n] = lo; // the float32 range, stored as its bits (+∞ and 0 when the block is empty)
+          HII[n] = hi;
+          M[4 * n] = m0;
+          M[4 * n + 1] = mx;
+          M[4 * n + 2] = my;
+          M[4 * n + 3] = mxy;
+        }
+      }
+    }
+    // Levels ≥ 3 from their (up to four) children. Empty children carry lo = +∞ and hi = 0, so the range
+    // needs no content test; it is again combined on the bit patterns (branch-free min/max).
+    for (let l = 3; l <= L; l++) {
+      const cw = this.cw[l];
+      const ch = this.ch[l];
+      const kw = this.cw[l - 1];
+      const kh = this.ch[l - 1];
+      const KF = this.pFlags[l - 1];
+      const KLO = this.pLo[l - 1];
+      const KHI = this.pHi[l - 1];
+      const KLOI = new Int32Array(KLO.buffer, KLO.byteOffset, KLO.length);
+      const KHII = new Int32Array(KHI.buffer, KHI.byteOffset, KHI.length);
+      const KM = this.pMom[l - 1];
+      const F = this.pFlags[l];
+      const LO = this.pLo[l];
+      const HI = this.pHi[l];
+      const LOI = new Int32Array(LO.buffer, LO.byteOffset, LO.length);
+      const HII = new Int32Array(HI.buffer, HI.byteOffset, HI.length);
+      const M = this.pMom[l];
+      const c = 1 << (l - 1); // child side
+      for (let py = 0; py < ch; py++) {
+        const down = 2 * py + 1 < kh;
+        for (let px = 0; px < cw; px++) {
+          const right = 2 * px + 1 < kw;
+          const k = 2 * py * kw + 2 * px;
+          // Missing children (past the grid's last row / column) count as empty.
+          const f1 = right ? KF[k + 1] : 0;
+          const f2 = down ? KF[k + kw] : 0;
+          const f3 = right && down ? KF[k + kw + 1] : 0;
+          const f = KF[k] | f1 | f2 | f3;
+          let lo = KLOI[k];
+          let hi = KHII[k];
+          let t = 0;
+          if (right) {
+            t = (KLOI[k + 1] - lo) | 0;
+            lo += t & (t >> 31);
+            t = (hi - KHII[k + 1]) | 0;
+            hi -= t & (t >> 31);
+          }
+          if (down) {
+            t = (KLOI[k + kw] - lo) | 0;
+            lo += t & (t >> 31);
+            t = (hi - KHII[k + kw]) | 0;
+            hi -= t & (t >> 31);
+            if (right) {
+              t = (KLOI[k + kw + 1] - lo) | 0;
+              lo += t & (t >> 31);
+              t = (hi - KHII[k + kw + 1]) | 0;
+              hi -= t & (t >> 31);
+            }
+          }
+          const n = py * cw + px;
+          const all = (KF[k] & f1 & f2 & f3 & ALL) !== 0;
+          F[n] = (f & ANY) | (all ? ALL : 0);
+          LOI[n] = lo;
+          HII[n] = hi;
+          if (!all) continue; // moments are only read where ALL is set
+          // Children at offsets (0, 0), (c, 0), (0, c), (c, c).
+          const a0 = KM[4 * k];
+          const b0 = KM[4 * k + 4];
+          const d0 = KM[4 * (k + kw)];
+          const e0 = KM[4 * (k + kw) + 4];
+          const sx = KM[4 * k + 1] + KM[4 * k + 5] + KM[4 * (k + kw) + 1] + KM[4 * (k + kw) + 5];
+          const sy = KM[4 * k + 2] + KM[4 * k + 6] + KM[4 * (k + kw) + 2] + KM[4 * (k + kw) + 6];
+          M[4 * n] = a0 + b0 + d0 + e0;
+          M[4 * n + 1] = sx + c * (b0 + e0);
+          M[4 * n + 2] = sy + c * (d0 + e0);
+          M[4 * n + 3] =
+            KM[4 * k + 3] + KM[4 * k + 7] + KM[4 * (k + kw) + 3] + KM[4 * (k + kw) + 7] +
+            c * (KM[4 * k + 6] + KM[4 * (k + kw) + 6]) + // Σ(ξ + c)(η)z of the right children: + c·Σηz
+            c * (KM[4 * (k + kw) + 1] + KM[4 * (k + kw) + 5]) + // the lower children: + c·Σξz
+            c * c * e0;
+        }
+      }
+    }
+  }
+
 
   /**
    * Fills `list` with the nodes of level l that exist: all roots, else the children of the split nodes
@@ -761,7 +1101,7 @@ class Quadtree {
       const list = this.list;
       for (let e = 0; e < count; e++) {
         const n = list[e];
-        crit[n] = this.evalNode(l, n, true);
+        crit[n] = this.evalNode(l, n);
       }
     }
   }
@@ -770,114 +1110,38 @@ class Quadtree {
    * Evaluates node n of level l (l ≥ 1): sets its ANY / HOMOG flags and returns its criticality: 0 when
    * empty, Infinity when a split is mandatory (content mixed with empty or out-of-grid pixels, a depth
    * range above J, or corner depths' ratio above J), else max(texture swim / textureTolerance, block
-   * error (blockError) / depthTolerance), capped. When `lazy`, the content scan stops as soon as a
-   * mandatory split is certain (exact: Infinity); once an optional split at scale 1 is certain, the error
-   * scan is skipped or cut short and the node is marked PENDING with a lower bound, its exact value being
-   * needed only if a larger tolerance scale is tried (resolvePending). So flags and mandatory splits are
-   * always exact.
+   * error / depthTolerance), capped. Levels ≥ 2 take content, range and the block error's moments from the
+   * pyramid (O(1) per node); level 1 reads its ≤ 4 pixels.
    */
-  private evalNode(l: number, n: number, lazy: boolean): number {
+  private evalNode(l: number, n: number): number {
     const { g, J, probe } = this;
-    const { w, h, depth: D, alpha: A } = g;
     const cw = this.cw[l];
     const s = 1 << l;
     const x0 = (n % cw) * s;
     const y0 = ((n / cw) | 0) * s;
-    const inside = x0 + s <= w && y0 + s <= h;
-    const x1 = Math.min(x0 + s, w);
-    const y1 = Math.min(y0 + s, h);
-    // Corner depths (meaningful only if the node turns out homogeneous). Small nodes are mostly at
-    // silhouettes: probe them only after the content scan.
-    const early = inside && l >= 3;
-    let i00 = 0;
-    let i10 = 0;
-    let i11 = 0;
-    let i01 = 0;
-    let swim = 0;
-    let cornerJump = false;
-    if (early) {
-      i00 = probe.izAt(x0, y0, 2);
-      i10 = probe.izAt(x0 + s, y0, 3);
-      i11 = probe.izAt(x0 + s, y0 + s, 0);
-      i01 = probe.izAt(x0, y0 + s, 1);
-      const mx = Math.max(i00, i10, i11, i01);
-      const mn = Math.min(i00, i10, i11, i01);
-      cornerJump = !(mx <= J * mn);
-      swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
-    }
-    // Mandatory split whatever the pixels say (if it has content)?
-    const sure = !inside || cornerJump;
-    // One scan for content, depth range (metric depth) and, on large inside nodes whose corners are
-    // known, the quadrant sums of the bilinear-to-pixel inverse-depth ratio (blockError's error, fused).
-    // When lazy it stops as soon as a mandatory split is certain, and stops summing once an optional
-    // split at scale 1 is certain (the node is then PENDING, its exact criticality deferred to
-    // resolvePending), so flags and mandatory splits are always exact.
-    let optional = lazy && swim > 1;
-    let withErr = early && !optional;
-    const tol = this.depthTol;
-    const inv = 1 / s;
-    const xm = x0 + (s >> 1);
-    const ym = y0 + (s >> 1);
-    const norm = 4 / (s * s);
-    let qa = 0; // Σ bilinear·z over the left / right quadrant of the current half
-    let qb = 0;
-    let err = 0;
     let any = false;
     let all = true;
     let lo = Infinity;
     let hi = 0;
-    for (let y = y0; y < y1; y++) {
-      let k = y * w + x0;
-      if (withErr) {
-        const t = (y - y0 + 0.5) * inv;
-        const left = i00 + (i01 - i00) * t;
-        const dv = (i10 + (i11 - i10) * t - left) * inv;
-        let val = left + 0.5 * dv;
-        for (let half = 0, x = x0; half < 2; half++) {
-          const xe = half === 0 ? xm : x1;
-          let q = 0;
-          for (; x < xe; x++, k++, val += dv) {
-            const z = D[k];
-            if (A[k] !== 0 && z > 0 && z < Infinity) {
-              any = true;
-              if (z < lo) lo = z;
-              if (z > hi) hi = z;
-              q += val * z;
-            } else {
-              all = false;
-            }
-          }
-          if (half === 0) qa += q;
-          else qb += q;
-        }
-        if (y + 1 === ym || y + 1 === y1) {
-          const ea = qa * norm - 1;
-          const eb = qb * norm - 1;
-          err = Math.max(err, ea, -ea, eb, -eb);
-          qa = 0;
-          qb = 0;
-        }
-      } else {
-        for (let x = x0; x < x1; x++, k++) {
+    if (l >= 2) {
+      const f = this.pFlags[l][n];
+      any = (f & ANY) !== 0;
+      all = (f & ALL) !== 0;
+      lo = this.pLo[l][n];
+      hi = this.pHi[l][n];
+    } else {
+      const { w, h, depth: D, alpha: A } = g;
+      all = x0 + 2 <= w && y0 + 2 <= h;
+      const x1 = Math.min(x0 + 2, w);
+      const y1 = Math.min(y0 + 2, h);
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0, k = y * w + x0; x < x1; x++, k++) {
           const z = D[k];
           if (A[k] !== 0 && z > 0 && z < Infinity) {
             any = true;
             if (z < lo) lo = z;
             if (z > hi) hi = z;
-          } else {
-            all = false;
-          }
-        }
-      }
-      if (lazy && any) {
-        if (sure || !all || hi > J * lo) {
-          // Has content and a mandatory split: stop here (exact).
-          this.cell[l][n] = ANY;
-          return Infinity;
-        }
-        if (withErr && err > tol) {
-          withErr = false;
-          optional = true;
+          } else all = false;
         }
       }
     }
@@ -885,46 +1149,70 @@ class Quadtree {
       this.cell[l][n] = 0;
       return 0;
     }
-    if (!all || !inside || hi > J * lo) {
+    if (!all || hi > J * lo) {
       this.cell[l][n] = ANY;
       return Infinity;
     }
     this.cell[l][n] = ANY | HOMOG;
-    if (optional) {
-      // Split at scale 1 for an optional reason; lower bound 2 until resolvePending.
-      this.cell[l][n] = ANY | HOMOG | PENDING;
-      this.pending = true;
-      return 2;
+    const i00 = probe.izAt(x0, y0, 2);
+    const i10 = probe.izAt(x0 + s, y0, 3);
+    const i11 = probe.izAt(x0 + s, y0 + s, 0);
+    const i01 = probe.izAt(x0, y0 + s, 1);
+    const mx = Math.max(i00, i10, i11, i01);
+    const mn = Math.min(i00, i10, i11, i01);
+    if (!(mx <= J * mn)) return Infinity;
+    const swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
+    let err = 0;
+    if (swim <= CRIT_CAP) {
+      if (l === 1) err = this.blockError(x0, y0, s, i00, i10, i11, i01);
+      else if (l === 2) err = this.momentError(this.pMom[2], n, 0, 0, s, s, i00, i10, i11, i01);
+      else {
+        // Quadrants: the node's four children (level l − 1, side s/2).
+        const b = s >> 1;
+        const kw = this.cw[l - 1];
+        const k = 2 * ((n / cw) | 0) * kw + 2 * (n % cw);
+        const M = this.pMom[l - 1];
+        err = Math.max(
+          this.momentError(M, k, 0, 0, s, b, i00, i10, i11, i01),
+          this.momentError(M, k + 1, b, 0, s, b, i00, i10, i11, i01),
+          this.momentError(M, k + kw, 0, b, s, b, i00, i10, i11, i01),
+          this.momentError(M, k + kw + 1, b, b, s, b, i00, i10, i11, i01),
+        );
+      }
     }
-    if (!early) {
-      // Small node (side 2 or 4, mostly at silhouettes): corners only now, then its few pixels again.
-      i00 = probe.izAt(x0, y0, 2);
-      i10 = probe.izAt(x0 + s, y0, 3);
-      i11 = probe.izAt(x0 + s, y0 + s, 0);
-      i01 = probe.izAt(x0, y0 + s, 1);
-      const mx = Math.max(i00, i10, i11, i01);
-      const mn = Math.min(i00, i10, i11, i01);
-      cornerJump = !(mx <= J * mn);
-      swim = ((s * g.step) / 4 / this.texTol) * (mx / mn - 1);
-      if (!cornerJump && swim <= CRIT_CAP) err = this.blockError(x0, y0, s, i00, i10, i11, i01);
-    }
-    if (cornerJump) return Infinity;
     const c = Math.min(CRIT_CAP, Math.max(swim, err / this.depthTol));
-    if (lazy && c > 1) {
-      this.cell[l][n] |= PENDING;
-      this.pending = true;
-      return c;
-    }
     if (c > this.maxCrit) this.maxCrit = c;
     return c;
+  }
+
+  /**
+   * |mean − 1| over a b×b block of a node of side s of r = iz_bilinear(pixel centre) · z, where iz_bilinear
+   * interpolates the node's corner inverse depths i00, i10, i11, i01 (TL, TR, BR, BL) and z is the pixel's
+   * metric depth, so that r − 1 is the relative residual of blockError. The block is pyramid node k (its
+   * moments in M) at offset (ox, oy) from the node's top-left corner. With u = (ξ + ox + ½)/s and
+   * t = (η + oy + ½)/s at pixel (ξ, η) of the block, iz_bilinear = i00 + (i10 − i00)·u + (i01 − i00)·t +
+   * (i00 − i10 − i01 + i11)·u·t, so Σ iz_bilinear·z is a combination of Σz, Σξz, Σηz and Σξηz.
+   */
+  private momentError(M: Float64Array, k: number, ox: number, oy: number, s: number, b: number, i00: number, i10: number, i11: number, i01: number): number {
+    const m0 = M[4 * k];
+    const mx = M[4 * k + 1] / s;
+    const my = M[4 * k + 2] / s;
+    const mxy = M[4 * k + 3] / (s * s);
+    const u0 = (ox + 0.5) / s;
+    const t0 = (oy + 0.5) / s;
+    const su = mx + u0 * m0; // Σ u·z
+    const st = my + t0 * m0; // Σ t·z
+    const sut = mxy + u0 * my + t0 * mx + u0 * t0 * m0; // Σ u·t·z
+    const e = (i00 * m0 + (i10 - i00) * su + (i01 - i00) * st + (i00 - i10 - i01 + i11) * sut) / (b * b) - 1;
+    return e < 0 ? -e : e;
   }
 
   /**
    * Depth error of the s×s node at (x0, y0) (inside the grid, all content) against the bilinear
    * interpolation of its corner inverse depths i00, i10, i11, i01 (TL, TR, BR, BL): the largest |mean|,
    * over the node's aligned b×b pixel blocks (b = blockSide(s)), of the relative residual
-   * r = iz_bilinear(pixel centre) / iz − 1 (see the module comment). evalNode computes the same quantity
-   * fused into its content scan for nodes of side ≥ 8 (quadrant sums) and calls this for small ones.
+   * r = iz_bilinear(pixel centre) / iz − 1 (see the module comment), summed pixel by pixel. evalNode uses
+   * it for the 2-px nodes; larger ones take the same quantity from the pyramid's moments (momentError).
    */
   private blockError(x0: number, y0: number, s: number, i00: number, i10: number, i11: number, i01: number): number {
     const { w, depth: D } = this.g;
@@ -950,20 +1238,6 @@ class Quadtree {
     return err;
   }
 
-  /** Replaces the lower bounds of PENDING nodes by exact criticalities (before scales > 1 are tried). */
-  resolvePending(): void {
-    if (!this.pending) return;
-    for (let l = 1; l <= this.L; l++) {
-      const cell = this.cell[l];
-      const crit = this.crit[l];
-      for (let n = 0; n < cell.length; n++) {
-        if ((cell[n] & PENDING) === 0) continue;
-        crit[n] = this.evalNode(l, n, false);
-      }
-    }
-    this.pending = false;
-  }
-
   /** Splits at tolerance scale F, balanced and jump-safe; fills `w`. Returns false when over `maxV`. */
   attempt(F: number, w: MeshWriter, maxV: number): boolean {
     this.prepare(F);
@@ -982,6 +1256,7 @@ class Quadtree {
   }
 
   private prepare(F: number): void {
+    for (let l = 1; l <= this.L; l++) this.jumpOK[l].fill(0);
     this.splitAt(F);
     for (;;) {
       this.balance();
@@ -1144,6 +1419,7 @@ class Quadtree {
       const split = this.split[l];
       const cell = this.cell[l];
       const crit = this.crit[l];
+      const ok = this.jumpOK[l];
       const s = 1 << l;
       const h = s >> 1;
       const count = this.existing(l, false);
@@ -1155,6 +1431,7 @@ class Quadtree {
         // A cell evaluated with a finite criticality passed the corner-ratio test; only a fan adds depths.
         // (Cells exposed by a forced split of their parent may carry Infinity, or were never evaluated.)
         if (sides === 0 && crit[n] >= 0 && crit[n] < Infinity) continue;
+        if (ok[n] === (16 | sides)) continue; // passed with this very fan in an earlier pass
         const x0 = (n % cw) * s;
         const y0 = ((n / cw) | 0) * s;
         const a = probe.izAt(x0, y0, 2);
@@ -1177,7 +1454,7 @@ class Quadtree {
         if ((cell[n] & HOMOG) === 0 || mx > J * mn) {
           this.splitNode(l, n % cw, (n / cw) | 0);
           changed = true;
-        }
+        } else ok[n] = 16 | sides;
       }
     }
     return changed;
@@ -1475,8 +1752,6 @@ function meshGrids(
       // … and the smallest scale 2, 4, … that fits: the candidates are the powers of two below the largest
       // criticality, then CRIT_CAP (beyond maxCrit nothing changes). The vertex count decreases with the
       // scale (the split sets are nested), so a binary search over them finds it.
-      tree.resolvePending();
-      throwIfAborted(signal);
       const cand: number[] = [];
       for (let F = 2; F < tree.maxCrit && F < CRIT_CAP; F *= 2) cand.push(F);
       cand.push(CRIT_CAP);
@@ -1515,3 +1790,96 @@ function meshGrids(
 export function buildLayerMesh(crop: MeshCrop, intrinsics: Intrinsics, options?: MeshOptions): LayerMesh {
   return buildLayerMeshDetailed(crop, intrinsics, options).mesh;
 }
+
+type PyramidKernel = (D: number, A: number, F: number, LO: number, HI: number, M: number, w: number, cw: number, fw: number, fh: number) => void;
+
+/**
+ * Quadtree.buildPyramid's level 2 for full 4×4 blocks as WebAssembly SIMD, one block row (4 pixels) per
+ * step: content c = alpha ≠ 0 ∧ 0 < z < ∞ as a lane mask; ALL / ANY from the masks of the 4 rows; the range
+ * from lane-wise min of z (+∞ without content) and max of z (0 without content); the moments Σz, Σξz, Σηz,
+ * Σξηz over content lanes (ξ the lane, η the row), summed per lane in float32 and over the lanes in float64.
+ * Arguments: byte offsets of depth (f32), alpha (u8), flags (u8), lo, hi (f32), moments (4 × f64 per node),
+ * the grid width w, the level-2 width cw (node index by·cw + bx) and the numbers of full blocks fw × fh.
+ */
+const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
+  const I32 = 0x7f;
+  const V128 = 0x7b;
+  const [D, A, F, LO, HI, M, W, CW, FW, FH] = Array.from({ length: 10 }, (_, i) => i);
+  const [BX, BY, PD, PA, N] = [10, 11, 12, 13, 14]; // i32 locals
+  const [LO4, HI4, ANY, ALLM, M0, MX, MY, MXY, DZ, C, DV] = Array.from({ length: 11 }, (_, i) => 15 + i); // v128 locals
+  const get = (i: number): number[] => [0x20, ...uleb(i)];
+  const set = (i: number): number[] => [0x21, ...uleb(i)];
+  const i32 = (v: number): number[] => [0x41, ...sleb(v)];
+  const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+  const f32x4 = (a: number, b: number, c: number, d: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([a, b, c, d]).buffer));
+  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const ones = simd(0x0c, ...new Array<number>(16).fill(0xff));
+  const [ADD, MUL, LT_S, EQZ] = [0x6a, 0x6c, 0x48, 0x45];
+  const [V_AND, V_OR, V_NOT, V_BITSELECT, V_ANY] = [simd(0x4e), simd(0x50), simd(0x4d), simd(0x52), simd(0x53)];
+  const [F_LT, F_GT, F_MIN, F_MAX, F_ADD, F_MUL] = [simd(0x43), simd(0x44), simd(0xe8), simd(0xe9), simd(0xe4), simd(0xe6)];
+  const lane = (l: number): number[] => simd(0x1f, l); // f32x4.extract_lane
+  const row = (eta: number): number[] => [
+    // z of the row; c = alpha ≠ 0 ∧ z > 0 ∧ z < ∞
+    ...get(PD), ...(eta > 0 ? [...get(W), ...i32(4 * eta), MUL, ADD] : []), ...simd(0x00, 0x00, 0x00), ...set(DV),
+    ...get(PA), ...(eta > 0 ? [...get(W), ...i32(eta), MUL, ADD] : []), ...simd(0x5c, 0x00, 0x00), // load32_zero
+    ...simd(0x89, 0x01), ...simd(0xa9, 0x01), ...zero, ...simd(0x37), ...V_NOT, // i32x4 ≠ 0
+    ...get(DV), ...zero, ...F_GT, ...V_AND, ...get(DV), ...f32x4(Infinity, Infinity, Infinity, Infinity), ...F_LT, ...V_AND, ...set(C),
+    ...get(ALLM), ...get(C), ...V_AND, ...set(ALLM),
+    ...get(ANY), ...get(C), ...V_OR, ...set(ANY),
+    ...get(DV), ...get(C), ...V_AND, ...set(DZ),
+    ...get(LO4), ...get(DV), ...f32x4(Infinity, Infinity, Infinity, Infinity), ...get(C), ...V_BITSELECT, ...F_MIN, ...set(LO4),
+    ...get(HI4), ...get(DZ), ...F_MAX, ...set(HI4),
+    ...get(M0), ...get(DZ), ...F_ADD, ...set(M0),
+    ...get(MX), ...get(DZ), ...f32x4(0, 1, 2, 3), ...F_MUL, ...F_ADD, ...set(MX),
+    ...(eta > 0
+      ? [
+        ...get(MY), ...get(DZ), ...f32x4(eta, eta, eta, eta), ...F_MUL, ...F_ADD, ...set(MY),
+        ...get(MXY), ...get(DZ), ...f32x4(0, eta, 2 * eta, 3 * eta), ...F_MUL, ...F_ADD, ...set(MXY),
+      ]
+      : []),
+  ];
+  /** Σ of the 4 lanes of v128 local `v` in float64, stored at M + 32·n + `off`. */
+  const sum = (v: number, off: number): number[] => [
+    ...get(M), ...get(N), ...i32(32), MUL, ADD,
+    ...get(v), ...lane(0), 0xbb, ...get(v), ...lane(1), 0xbb, 0xa0, ...get(v), ...lane(2), 0xbb, 0xa0, ...get(v), ...lane(3), 0xbb, 0xa0,
+    0x39, 0x03, ...uleb(off), // f64.store
+  ];
+  const block: number[] = [
+    ...get(BY), ...get(CW), MUL, ...get(BX), ADD, ...set(N),
+    // top-left pixel (4·bx, 4·by): PA = A + 4·by·w + 4·bx, PD = D + 4·PA-offset
+    ...get(BY), ...i32(4), MUL, ...get(W), MUL, ...get(BX), ...i32(4), MUL, ADD, ...set(PA),
+    ...get(D), ...get(PA), ...i32(4), MUL, ADD, ...set(PD),
+    ...get(A), ...get(PA), ADD, ...set(PA),
+    ...f32x4(Infinity, Infinity, Infinity, Infinity), ...set(LO4),
+    ...zero, ...set(HI4), ...zero, ...set(ANY), ...ones, ...set(ALLM),
+    ...zero, ...set(M0), ...zero, ...set(MX), ...zero, ...set(MY), ...zero, ...set(MXY),
+    ...row(0), ...row(1), ...row(2), ...row(3),
+    // flags: ANY (1) | ALL (4) when any
+    ...get(F), ...get(N), ADD,
+    ...get(ANY), ...V_ANY, ...get(ANY), ...V_ANY, ...get(ALLM), ...simd(0xa3, 0x01), 0x71, ...i32(2), 0x74, 0x72,
+    0x3a, 0x00, 0x00, // i32.store8
+    // lo, hi
+    ...get(LO), ...get(N), ...i32(4), MUL, ADD,
+    ...get(LO4), ...lane(0), ...get(LO4), ...lane(1), 0x96, ...get(LO4), ...lane(2), 0x96, ...get(LO4), ...lane(3), 0x96,
+    0x38, 0x02, 0x00,
+    ...get(HI), ...get(N), ...i32(4), MUL, ADD,
+    ...get(HI4), ...lane(0), ...get(HI4), ...lane(1), 0x97, ...get(HI4), ...lane(2), 0x97, ...get(HI4), ...lane(3), 0x97,
+    0x38, 0x02, 0x00,
+    ...sum(M0, 0), ...sum(MX, 8), ...sum(MY, 16), ...sum(MXY, 24),
+  ];
+  const body: number[] = [
+    ...i32(0), ...set(BY),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(BY), ...get(FH), LT_S, EQZ, 0x0d, 0x01,
+    ...i32(0), ...set(BX),
+    0x02, 0x40, 0x03, 0x40,
+    ...get(BX), ...get(FW), LT_S, EQZ, 0x0d, 0x01,
+    ...block,
+    ...get(BX), ...i32(1), ADD, ...set(BX),
+    0x0c, 0x00, 0x0b, 0x0b,
+    ...get(BY), ...i32(1), ADD, ...set(BY),
+    0x0c, 0x00, 0x0b, 0x0b,
+    0x0b,
+  ];
+  return wasmModule('pyramid', new Array<number>(10).fill(I32), [...new Array<number>(5).fill(I32), ...new Array<number>(11).fill(V128)], body);
+});

@@ -18,7 +18,7 @@
  */
 import { throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
-import { bandDistance, labelBoundary } from './labels';
+import { labelBand } from './labels';
 
 export interface SnapOptions {
   /** Band half-width (px, chessboard) around boundaries where labels are re-decided. */
@@ -78,17 +78,34 @@ export function snapCandidates(
   const colorScale = options.colorScale ?? 12;
   const linear = options.linearDepth ?? true;
   // Distances up to R + 1: band pixels (≤ R) and the interior ring that feeds them (= R + 1).
-  const dist = bandDistance(labelBoundary(labels, W, H), W, H, R + 1);
-  const index = new Int32Array(N).fill(-1);
+  const dist = labelBand(labels, W, H, R + 1);
+  // One pass: band pixels get consecutive indices (scan order) and are listed; ring pixels (distance
+  // R + 1) that touch the band seed the propagation below.
+  const index = new Int32Array(N);
+  let list: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  let ring: Int32Array<ArrayBuffer> = new Int32Array(1024);
   let nb = 0;
   let nr = 0;
-  for (let i = 0; i < N; i++) {
-    const d = dist[i]!;
-    if (d <= R) index[i] = nb++;
-    else if (d === R + 1) nr++;
+  for (let y = 0; y < H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      const i = row + x;
+      const d = dist[i]!;
+      if (d <= R) {
+        if (nb === list.length) list = growInt32(list);
+        list[nb] = i;
+        index[i] = nb++;
+        continue;
+      }
+      index[i] = -1;
+      if (d !== R + 1) continue;
+      if ((x > 0 && dist[i - 1]! <= R) || (x + 1 < W && dist[i + 1]! <= R) || (y > 0 && dist[i - W]! <= R) || (y + 1 < H && dist[i + W]! <= R)) {
+        if (nr === ring.length) ring = growInt32(ring);
+        ring[nr++] = i;
+      }
+    }
   }
-  const pixels = new Int32Array(nb);
-  for (let i = 0; i < N; i++) if (index[i]! >= 0) pixels[index[i]!] = i;
+  const pixels = list.slice(0, nb);
   const lab1 = new Int32Array(nb).fill(-2);
   const lab2 = new Int32Array(nb).fill(-2);
   const src1 = new Int32Array(nb).fill(-1);
@@ -107,11 +124,8 @@ export function snapCandidates(
   const qSrc = new Int32Array(cap);
   let head = 0;
   let tail = 0;
-  for (let i = 0; i < N; i++) {
-    if (dist[i] !== R + 1) continue;
-    const x = i % W;
-    const touches = (x > 0 && dist[i - 1]! <= R) || (x + 1 < W && dist[i + 1]! <= R) || (i >= W && dist[i - W]! <= R) || (i + W < N && dist[i + W]! <= R);
-    if (!touches) continue;
+  for (let r = 0; r < nr; r++) {
+    const i = ring[r]!;
     qPix[tail] = i;
     qLab[tail] = labels[i]!;
     qSrc[tail] = known[i] ? i : -1;
@@ -254,4 +268,10 @@ export function snapLabels(
     } else out[p] = c1 <= c2 ? lab1[k]! : lab2[k]!;
   }
   return out;
+}
+
+function growInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
