@@ -19,6 +19,7 @@ export default [
       'babylon/pure': 'src/babylon/pure.ts',
       'models/index': 'src/models/index.ts',
       'models/worker': 'src/models/worker.ts',
+      'gpu/index': 'src/gpu/index.ts',
     },
     output: { dir: 'dist', format: 'es', sourcemap: true, chunkFileNames: 'chunks/[name]-[hash].js' },
     external,
