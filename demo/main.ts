@@ -1,7 +1,9 @@
 /**
  * The Diorama demo page: pick or drop a photo (with its depth map for RGB-D, or with models configured),
  * watch the stages run in a worker, orbit the layered result from the photo's own viewpoint, inspect layers
- * and overlays, export GLB.
+ * and overlays, export GLB. After a model run, SAM3 prompts refine the masks: click the view to select an
+ * object (shift-click removes a region from the last selection) or type text concepts; the worker answers
+ * with a rebuilt scene and the camera stays where it was.
  *
  * Query parameters: `?engine=webgl|webgpu` forces an engine (default: WebGPU when available, else WebGL2);
  * `?sample=<id>` loads a bundled sample at start.
@@ -17,7 +19,7 @@ import type { Decomposition } from '../src/index';
 import { encodePFM } from '../src/io/pfm';
 import { DioramaView } from './view';
 import { layerColour } from './colours';
-import type { DoneMessage, ModelSettings, RunRequest, WorkerMessage } from './protocol';
+import type { DoneMessage, ModelFileSetting, ModelSettings, Prompt, PromptOutcome, PromptRequest, RunRequest, WorkerMessage } from './protocol';
 
 interface SampleInfo {
   id: string;
@@ -48,8 +50,12 @@ interface InputState {
 const STAGE_LABELS: Record<string, string> = {
   download: 'download',
   decode: 'decode',
+  load: 'load models',
   depth: 'depth (DA3)',
   segment: 'masks (SAM3)',
+  embed: 'image embedding (SAM3)',
+  select: 'select (SAM3)',
+  concepts: 'concepts (SAM3)',
   validate: 'validate',
   masks: 'masks',
   harmonize: 'harmonize',
@@ -64,7 +70,14 @@ export class DemoApp {
   private worker = new Worker(new URL('/app/worker.js', location.href), { type: 'module' });
   private runId = 0;
   private stageStart = new Map<string, number>();
-  private result?: DoneMessage;
+  private _result?: DoneMessage;
+  /** Prompt session of the shown result (a model run's photo kept by the worker), when SAM3 prompts can run. */
+  private promptSession?: number;
+  /** What the last prompt did (tests read it). */
+  lastPrompt?: PromptOutcome;
+  /** Incremented each time the 3D scene is (re)built. */
+  sceneVersion = 0;
+  private busy = false;
   view!: DioramaView;
   engine!: AbstractEngine;
   /** Resolves when a run finishes (tests and the screenshot script wait on it via window.dioramaDemo). */
@@ -145,6 +158,52 @@ export class DemoApp {
     });
     $('export-glb').addEventListener('click', () => void this.exportGLB());
     $('download-depth').addEventListener('click', () => this.downloadDepth());
+    this.wirePrompts();
+  }
+
+  /** Concept form, reset button and click selection on the 3D view (a click is a press without a drag). */
+  private wirePrompts(): void {
+    $<HTMLFormElement>('concept-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const phrases = $<HTMLInputElement>('concept-input')
+        .value.split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
+      if (phrases.length === 0) this.message('type one or more concepts, separated by commas (e.g. "chair, lamp")');
+      else void this.prompt({ kind: 'concepts', phrases });
+    });
+    $('prompt-reset').addEventListener('click', () => void this.prompt({ kind: 'reset' }));
+    const clickMode = $<HTMLInputElement>('click-mode');
+    clickMode.addEventListener('change', () => $('view').classList.toggle('click-mode', clickMode.checked));
+    const canvas = $<HTMLCanvasElement>('render-canvas');
+    // The canvas position is taken at pointerdown: focusing the canvas may scroll it afterwards.
+    let down: { clientX: number; clientY: number; x: number; y: number } | undefined;
+    canvas.addEventListener('pointerdown', (e) => {
+      const rect = canvas.getBoundingClientRect();
+      down = e.button === 0 ? { clientX: e.clientX, clientY: e.clientY, x: e.clientX - rect.left, y: e.clientY - rect.top } : undefined;
+    });
+    canvas.addEventListener('pointerup', (e) => {
+      const start = down;
+      down = undefined;
+      // More than a few pixels of travel is an orbit drag, not a click.
+      if (!start || Math.hypot(e.clientX - start.clientX, e.clientY - start.clientY) > 4) return;
+      if (!clickMode.checked || this.promptSession === undefined) return;
+      void this.clickAt(start.x, start.y, e.shiftKey);
+    });
+  }
+
+  /**
+   * Selects the object under view point (x, y) (CSS pixels of the render canvas) with a SAM3 point prompt;
+   * `negative` removes the region around the point from the last selection instead.
+   */
+  async clickAt(x: number, y: number, negative: boolean): Promise<void> {
+    if (this.busy) return;
+    const hit = this.view.pickPhotoPoint(x, y);
+    if (!hit) {
+      this.message('no part of the scene under the pointer: click on the photo');
+      return;
+    }
+    await this.prompt({ kind: 'click', x: hit.x, y: hit.y, negative });
   }
 
   private setPhoto(blob: Blob, name: string): void {
@@ -161,7 +220,7 @@ export class DemoApp {
     if (i.masks) parts.push(`masks: ${i.masks.name}`);
     if (i.photo && !i.depth) parts.push('no depth map: the depth model will run (configure it under Models)');
     $('input-summary').textContent = parts.join(' · ');
-    $<HTMLButtonElement>('run-button').disabled = !i.photo;
+    $<HTMLButtonElement>('run-button').disabled = this.busy || !i.photo;
   }
 
   private async loadSampleList(): Promise<void> {
@@ -188,42 +247,72 @@ export class DemoApp {
     if (run) await this.run();
   }
 
+  /** The Models section: each model from its local file when one is chosen, else its URL (empty = registry default). */
   private modelSettings(): ModelSettings {
-    const url = (id: string): string | undefined => $<HTMLInputElement>(id).value.trim() || undefined;
+    const setting = (name: string): ModelFileSetting => {
+      const file = $<HTMLInputElement>(`${name}-file`).files?.[0];
+      if (file) return { file };
+      const url = $<HTMLInputElement>(`${name}-url`).value.trim();
+      return url ? { url } : {};
+    };
     return {
-      depth: { url: url('depth-model-url') },
-      samEncoder: { url: url('sam-encoder-url') },
-      samDecoder: { url: url('sam-decoder-url') },
+      depth: setting('depth-model'),
+      samEncoder: setting('sam-encoder'),
+      samDecoder: setting('sam-decoder'),
+      conceptVision: setting('concept-vision'),
+      conceptText: setting('concept-text'),
+      conceptDecoder: setting('concept-decoder'),
+      conceptTokenizer: setting('concept-tokenizer'),
       segment: $<HTMLInputElement>('use-sam').checked,
       executionProvider: $<HTMLSelectElement>('model-ep').value as ModelSettings['executionProvider'],
     };
   }
 
-  private async modelSettingsWithFiles(): Promise<ModelSettings> {
-    const m = this.modelSettings();
-    const file = async (id: string): Promise<ArrayBuffer | undefined> => $<HTMLInputElement>(id).files?.[0]?.arrayBuffer();
-    const [d, e, dec] = await Promise.all([file('depth-model-file'), file('sam-encoder-file'), file('sam-decoder-file')]);
-    if (d) m.depth = { bytes: d };
-    if (e) m.samEncoder = { bytes: e };
-    if (dec) m.samDecoder = { bytes: dec };
-    return m;
+  /** The result on screen (the worker's last answer), for tests and scripts. */
+  get result(): DoneMessage | undefined {
+    return this._result;
   }
 
-  async run(): Promise<void> {
-    const i = this.input;
-    if (!i.photo) return;
+  /** Starts a worker request: new id, cleared stage list, buttons disabled until {@link finishRun}. */
+  private beginRequest(): number {
     const id = ++this.runId;
     this.lastRun = new Promise((ok) => (this.resolveRun = ok));
     this.stageStart.clear();
     $('stages').replaceChildren();
     this.message('');
-    $<HTMLButtonElement>('run-button').disabled = true;
-    $<HTMLButtonElement>('cancel-button').disabled = false;
+    this.setBusy(true);
+    return id;
+  }
+
+  private setBusy(busy: boolean): void {
+    this.busy = busy;
+    $<HTMLButtonElement>('run-button').disabled = busy || !this.input.photo;
+    $<HTMLButtonElement>('cancel-button').disabled = !busy;
+    $('prompt-section').querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input').forEach((el) => (el.disabled = busy));
+  }
+
+  /**
+   * Sends a SAM3 prompt on the shown model run's photo and waits for the answer (a rebuilt scene, or a
+   * message when nothing changes). Ignored while another request runs or when the result has no session.
+   */
+  async prompt(prompt: Prompt): Promise<void> {
+    if (this.busy || this.promptSession === undefined) return;
+    const id = this.beginRequest();
+    const req: PromptRequest = { type: 'prompt', id, session: this.promptSession, prompt, models: this.modelSettings() };
+    this.worker.postMessage(req);
+    await this.lastRun;
+  }
+
+  async run(): Promise<void> {
+    const i = this.input;
+    if (!i.photo) return;
+    const models = i.depth ? undefined : this.modelSettings();
+    const id = this.beginRequest();
     const req: RunRequest = {
       type: 'run',
       id,
       photo: i.photo,
-      ...(i.depth ? { depth: { ...i.depth, inverse: $<HTMLInputElement>('depth-inverse').checked } } : { models: await this.modelSettingsWithFiles() }),
+      ...(i.depth ? { depth: { ...i.depth, inverse: $<HTMLInputElement>('depth-inverse').checked } } : { models }),
       ...(i.masks ? { masks: i.masks } : {}),
       ...(i.intrinsics ? { intrinsics: i.intrinsics } : {}),
     };
@@ -235,25 +324,19 @@ export class DemoApp {
     if (m.id !== this.runId) return;
     if (m.type === 'progress') this.progress(m.stage, m.fraction, m.detail);
     else if (m.type === 'error') {
-      this.message(`${m.code}: ${m.message}`, true);
+      // Cancel is the user's own doing, not a failure; the scene on screen stays.
+      if (m.code === 'ABORTED') this.message('cancelled');
+      else this.message(`${m.code}: ${m.message}`, true);
+      this.finishRun();
+    } else if (m.type === 'notice') {
+      // A prompt that changes nothing (e.g. a concept the presence head rejects): the scene stays.
+      this.lastPrompt = m.prompt;
+      this.markAllDone();
+      this.message(m.message);
       this.finishRun();
     } else {
       try {
-        const t0 = performance.now();
-        this.progress('scene', 0);
-        this.result = m;
-        this.view.show(m, baseName(this.input.photoName));
-        this.progress('scene', 1, undefined, performance.now() - t0);
-        // The core's own stage timings are exact (its stages interleave per layer, which the events blur).
-        for (const t of m.result.stats.timings) {
-          const li = $('stages').querySelector<HTMLLIElement>(`li[data-stage="${t.stage}"]`);
-          if (li) li.querySelector('.time')!.textContent = `${Math.round(t.ms)} ms`;
-        }
-        this.renderLayerPanel(m.result);
-        this.renderStats(m.result);
-        this.message(`${m.result.layers.length} layers from ${m.result.width}×${m.result.height} in ${Math.round(m.result.stats.totalMs)} ms (depth from ${m.depthSource === 'file' ? 'the file' : 'the model'})`);
-        $<HTMLButtonElement>('export-glb').disabled = false;
-        $<HTMLButtonElement>('download-depth').disabled = false;
+        this.showResult(m);
       } catch (e) {
         this.message(`scene: ${(e as Error).message}`, true);
       }
@@ -261,10 +344,50 @@ export class DemoApp {
     }
   }
 
+  /** Builds the scene of a worker result (a prompt's result keeps the camera pose) and fills the panels. */
+  private showResult(m: DoneMessage): void {
+    const t0 = performance.now();
+    this.progress('scene', 0);
+    this._result = m;
+    this.view.show(m, baseName(this.input.photoName), { keepCamera: !!m.prompt });
+    this.sceneVersion++;
+    this.progress('scene', 1, undefined, performance.now() - t0);
+    // The core's own stage timings are exact (its stages interleave per layer, which the events blur).
+    for (const t of m.result.stats.timings) {
+      const li = $('stages').querySelector<HTMLLIElement>(`li[data-stage="${t.stage}"]`);
+      if (li) li.querySelector('.time')!.textContent = `${Math.round(t.ms)} ms`;
+    }
+    this.renderLayerPanel(m.result);
+    this.renderStats(m.result);
+    const r = m.result;
+    const summary = `${r.layers.length} layers from ${r.width}×${r.height} in ${Math.round(r.stats.totalMs)} ms`;
+    if (m.prompt) {
+      this.lastPrompt = m.prompt;
+      this.message(`${m.prompt.message} · ${summary}`);
+      // Point the user at the layer their selection became.
+      const sel = m.prompt.selection;
+      const lop = r.layerOfPixel;
+      if (sel && lop) this.highlightPanelLayer(lop[Math.floor(sel.y) * r.width + Math.floor(sel.x)] ?? -1);
+    } else {
+      this.message(`${summary} (depth from ${m.depthSource === 'file' ? 'the file' : 'the model'})`);
+    }
+    this.promptSession = m.promptSession;
+    $('prompt-section').hidden = m.promptSession === undefined;
+    if (m.promptSession === undefined) {
+      $<HTMLInputElement>('click-mode').checked = false;
+      $('view').classList.remove('click-mode');
+    }
+    $<HTMLButtonElement>('export-glb').disabled = false;
+    $<HTMLButtonElement>('download-depth').disabled = false;
+  }
+
   private finishRun(): void {
-    $<HTMLButtonElement>('run-button').disabled = !this.input.photo;
-    $<HTMLButtonElement>('cancel-button').disabled = true;
+    this.setBusy(false);
     this.resolveRun?.();
+  }
+
+  private markAllDone(): void {
+    for (const li of Array.from($('stages').children) as HTMLLIElement[]) if (!li.classList.contains('done')) this.markDone(li);
   }
 
   private progress(stage: string, fraction: number, detail?: string, ms?: number): void {
@@ -331,13 +454,16 @@ export class DemoApp {
         li.classList.toggle('solo-on', solo);
       });
       li.querySelector('.highlight')!.addEventListener('click', () => {
-        const on = !li.classList.contains('highlight');
-        for (const other of Array.from(list.children) as HTMLLIElement[]) other.classList.remove('highlight');
-        li.classList.toggle('highlight', on);
-        this.view.highlightLayer(on ? layer.index : -1);
+        this.highlightPanelLayer(li.classList.contains('highlight') ? -1 : layer.index);
       });
       list.append(li);
     }
+  }
+
+  /** Highlights one layer (−1: none) in the panel and the view. */
+  private highlightPanelLayer(index: number): void {
+    for (const li of Array.from($('layer-list').children) as HTMLLIElement[]) li.classList.toggle('highlight', Number(li.dataset.layer) === index);
+    this.view.highlightLayer(index);
   }
 
   private renderStats(d: Decomposition): void {
@@ -360,7 +486,7 @@ export class DemoApp {
   }
 
   downloadDepth(): void {
-    const r = this.result?.result;
+    const r = this._result?.result;
     if (!r) return;
     const pfm = encodePFM({ width: r.width, height: r.height, data: r.harmonizedDepth });
     download(new Blob([pfm as BlobPart], { type: 'application/octet-stream' }), `${baseName(this.input.photoName)}.depth.pfm`);

@@ -1,10 +1,14 @@
 /**
  * The demo's 3D view: builds the layered scene with diorama/babylon, keeps the camera orbiting around the
- * scene from the photo's own viewpoint, shows/hides/highlights layers, and draws 2D overlays (input depth,
- * harmonized depth, masks, layers) registered to the photo as seen from the photo camera.
+ * scene from the photo's own viewpoint, shows/hides/highlights layers, draws 2D overlays (input depth,
+ * harmonized depth, masks, layers) registered to the photo as seen from the photo camera, and maps a click
+ * on the view back to the photo pixel under it (for SAM3 click prompts).
  */
 import type { Scene } from '@babylonjs/core/scene';
 import { Color3 } from '@babylonjs/core/Maths/math.color';
+import { Matrix, Vector3 } from '@babylonjs/core/Maths/math.vector';
+import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh';
+import '@babylonjs/core/Culling/ray'; // scene.multiPick
 import type { Decomposition } from '../src/index';
 import { ArcRotateCamera } from '@babylonjs/core/Cameras/arcRotateCamera';
 import { createDioramaNodes, exportDioramaGLB, type DioramaNodes } from '../src/babylon/pure';
@@ -12,6 +16,13 @@ import type { DoneMessage } from './protocol';
 import { layerColour } from './colours';
 
 export type OverlayKind = 'none' | 'depth' | 'harmonized' | 'masks' | 'layers';
+
+/** A photo point found under the pointer: continuous photo coordinates and the layer that was hit. */
+export interface PhotoPick {
+  x: number;
+  y: number;
+  layer: number;
+}
 
 export class DioramaView {
   private nodes?: DioramaNodes;
@@ -26,8 +37,16 @@ export class DioramaView {
     private readonly overlayCanvas: HTMLCanvasElement,
   ) {}
 
-  /** Replaces the current result with a new one and moves the camera to the photo's viewpoint. */
-  show(done: DoneMessage, name: string): void {
+  /**
+   * Replaces the current result with a new one. The camera starts at the photo's viewpoint, or with
+   * `keepCamera` (a rebuild of the same photo, e.g. after a prompt) where the previous orbit camera was.
+   */
+  show(done: DoneMessage, name: string, options: { keepCamera?: boolean } = {}): void {
+    const prev = this.scene.activeCamera;
+    const pose =
+      options.keepCamera && this.nodes && prev instanceof ArcRotateCamera
+        ? { alpha: prev.alpha, beta: prev.beta, radius: prev.radius, target: prev.target.clone() }
+        : undefined;
     this.nodes?.dispose();
     this.overlayImages.clear();
     this.done = done;
@@ -37,14 +56,57 @@ export class DioramaView {
     cam.attachControl(true);
     if (cam instanceof ArcRotateCamera) {
       const home = { alpha: cam.alpha, beta: cam.beta, radius: cam.radius, target: cam.target.clone() };
-      this.resetCam = () => {
-        cam.alpha = home.alpha;
-        cam.beta = home.beta;
-        cam.radius = home.radius;
-        cam.setTarget(home.target.clone());
+      const place = (p: typeof home): void => {
+        cam.alpha = p.alpha;
+        cam.beta = p.beta;
+        cam.radius = p.radius;
+        cam.setTarget(p.target.clone());
       };
+      this.resetCam = () => place(home);
+      // Same photo, same camera frame (the root is the photo camera): the old pose is valid as it is.
+      if (pose) place(pose);
     }
     this.drawOverlay();
+  }
+
+  /**
+   * The photo point under the pointer at (x, y) (CSS pixels relative to the render canvas), from any
+   * viewpoint: the nearest visible layer surface hit by the picking ray, skipping the parts of a layer that
+   * have no content, projected back through the photo camera: a layer vertex unprojected from pixel (u, v)
+   * at depth Z sits at ((u − cx)·Z/fx, −(v − cy)·Z/fy, Z) in the root's frame, so a hit at (X, Y, Z) there
+   * comes from u = cx + fx·X/Z, v = cy − fy·Y/Z. At the photo's own viewpoint this is exactly the pixel
+   * under the pointer, whichever layer is hit. Returns undefined when the ray misses the scene.
+   */
+  pickPhotoPoint(x: number, y: number): PhotoPick | undefined {
+    const nodes = this.nodes;
+    const r = this.done?.result;
+    if (!nodes || !r) return undefined;
+    const meshes = new Set<AbstractMesh>(nodes.layers);
+    const hits = this.scene.multiPick(x, y, (m) => meshes.has(m) && m.isEnabled());
+    if (!hits?.length) return undefined;
+    hits.sort((a, b) => a.distance - b.distance);
+    const toRoot = Matrix.Invert(nodes.root.getWorldMatrix());
+    const { fx, fy, cx, cy } = nodes.intrinsics;
+    const p = new Vector3();
+    for (const h of hits) {
+      if (!h.hit || !h.pickedPoint || !h.pickedMesh) continue;
+      const index = h.pickedMesh.metadata?.diorama?.layer as number;
+      const layer = r.layers.find((l) => l.index === index);
+      const uv = h.getTextureCoordinates();
+      if (layer && uv) {
+        // UVs span the layer's crop, v = 0 at its top; an empty texel (role 0) is see-through.
+        const w = layer.rgba.width;
+        const tx = Math.min(w - 1, Math.max(0, Math.floor(uv.x * w)));
+        const ty = Math.min(layer.rgba.height - 1, Math.max(0, Math.floor(uv.y * layer.rgba.height)));
+        if (layer.role[ty * w + tx] === 0) continue;
+      }
+      Vector3.TransformCoordinatesToRef(h.pickedPoint, toRoot, p);
+      if (!(p.z > 0)) continue;
+      const u = cx + (fx * p.x) / p.z;
+      const v = cy - (fy * p.y) / p.z;
+      if (u >= 0 && v >= 0 && u < r.width && v < r.height) return { x: u, y: v, layer: index };
+    }
+    return undefined;
   }
 
   resetCamera(): void {

@@ -1,15 +1,23 @@
 /**
  * The demo's worker: decodes the inputs and runs the whole pipeline (models when configured, then the core
  * stages) off the main thread, posting stage progress; the result's typed arrays are transferred, not copied.
+ * After a model run it keeps that photo's prompt session (models-bridge.ts) and answers SAM3 prompts on it.
+ *
+ * Requests run one at a time, in arrival order (they share the loaded models and the prompt session); a
+ * cancel message aborts its request at once, whether it is running or still waiting.
  */
 import { decompose, DioramaError, type Decomposition, type MasksInput } from '../src/index';
 import { decodePFM } from '../src/io/pfm';
 import { decodeNPY } from '../src/io/npy';
 import { decodeDepthPNG16, decodeGreyPNG, isPNG } from '../src/io/png16';
-import type { DoneMessage, RunRequest, WorkerMessage, WorkerRequest } from './protocol';
+import type { PromptSession } from './models-bridge';
+import type { DoneMessage, NoticeMessage, PromptRequest, RunRequest, WorkerMessage, WorkerRequest } from './protocol';
 
 const running = new Map<number, AbortController>();
 const post = (m: WorkerMessage, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
+/** The photo of the last model run, for prompts. */
+let session: PromptSession | undefined;
+let queue: Promise<void> = Promise.resolve();
 
 self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
   const req = ev.data;
@@ -19,13 +27,18 @@ self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
   }
   const ctrl = new AbortController();
   running.set(req.id, ctrl);
-  run(req, ctrl.signal)
-    .then((done) => post(done, transferables(done)))
-    .catch((e: unknown) => {
+  queue = queue.then(async () => {
+    try {
+      if (ctrl.signal.aborted) throw new DioramaError('ABORTED', 'cancelled before it started');
+      const out = req.type === 'run' ? await run(req, ctrl.signal) : await prompt(req, ctrl.signal);
+      post(out, out.type === 'done' ? transferables(out) : []);
+    } catch (e) {
       const code = e instanceof DioramaError ? e.code : (e as Error)?.name === 'AbortError' ? 'ABORTED' : 'INTERNAL';
       post({ type: 'error', id: req.id, code, message: e instanceof Error ? e.message : String(e) });
-    })
-    .finally(() => running.delete(req.id));
+    } finally {
+      running.delete(req.id);
+    }
+  });
 };
 
 async function decodePhoto(blob: Blob): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
@@ -90,8 +103,11 @@ async function run(req: RunRequest, signal: AbortSignal): Promise<DoneMessage> {
     progress('decode', 1);
     const { runWithModels } = await import('./models-bridge');
     const settings = req.models ?? { segment: true };
-    const { result, inputDepth } = await runWithModels(photo, settings, { masks, intrinsics: req.intrinsics, photoBytes: req.photo }, signal, progress);
-    return { type: 'done', id: req.id, result, inputDepth, photo, depthSource: 'model' };
+    const out = await runWithModels(req.id, photo, settings, { masks, intrinsics: req.intrinsics, photoBytes: req.photo }, signal, progress);
+    // A new photo: the previous one's prompt session (and its image embeddings) goes. A failed or cancelled
+    // run leaves it in place, with the previous scene on the page.
+    replaceSession(out.session);
+    return { type: 'done', id: req.id, result: out.result, inputDepth: out.inputDepth, photo, depthSource: 'model', promptSession: out.session.id };
   }
   const d = await decodeDepth(req.depth.file, req.depth.name);
   if (d.width !== photo.width || d.height !== photo.height) {
@@ -107,7 +123,27 @@ async function run(req: RunRequest, signal: AbortSignal): Promise<DoneMessage> {
     { image: photo, depth, ...(masks ? { masks } : {}), ...(req.intrinsics ? { intrinsics: req.intrinsics } : {}) },
     { signal, onProgress: (stage, f) => progress(stage, f) },
   );
+  replaceSession(undefined);
   return { type: 'done', id: req.id, result, inputDepth, photo, depthSource: 'file' };
+}
+
+function replaceSession(next: PromptSession | undefined): void {
+  if (session !== next) session?.dispose();
+  session = next;
+}
+
+/** A SAM3 prompt on the current session's photo: a rebuilt decomposition, or a notice when nothing changes. */
+async function prompt(req: PromptRequest, signal: AbortSignal): Promise<DoneMessage | NoticeMessage> {
+  const progress = (stage: string, fraction: number, detail?: string): void =>
+    post({ type: 'progress', id: req.id, stage, fraction, ...(detail ? { detail } : {}) });
+  const s = session;
+  if (!s || s.id !== req.session) {
+    throw new DioramaError('INVALID_OPTION', `prompt for the photo of run ${req.session}, but the worker ${s ? `holds the photo of run ${s.id}` : 'holds no model run'}: make the 3D scene again`);
+  }
+  const { result, outcome } = await s.apply(req.prompt, req.models, { signal, progress });
+  if (!result) return { type: 'notice', id: req.id, message: outcome.message, prompt: outcome };
+  const photo = { width: s.width, height: s.height, data: new Uint8ClampedArray(s.photo.data) };
+  return { type: 'done', id: req.id, result, inputDepth: s.overlayDepth.slice(), photo, depthSource: 'model', promptSession: s.id, prompt: outcome };
 }
 
 /** Every distinct ArrayBuffer in the result, for a zero-copy postMessage. */

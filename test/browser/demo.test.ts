@@ -10,6 +10,7 @@ import { startDemo } from '../../demo/serve';
 import type { StaticServer } from '../../demo/server';
 import { decodeImageBytes } from '../../src/node';
 import { writeModels } from '../fixtures/make-models';
+import { DETECTOR_SPEC, TOKENS, TRACKER_SPEC } from '../fixtures/make-sam3-models';
 
 /** Parses a GLB container: its JSON chunk (glTF 2.0 binary layout: 12-byte header, then chunks). */
 function glbJson(bytes: Uint8Array): { meshes?: unknown[]; materials?: { alphaMode?: string }[]; nodes?: { name?: string; mesh?: number }[] } {
@@ -172,3 +173,259 @@ describe.skipIf(!hasChromium)('demo page with the generated tiny models (photo �
     expect(await page.$eval('#message', (el) => el.classList.contains('error'))).toBe(true);
   }, 120_000);
 });
+
+/**
+ * SAM3 prompts in the demo, with the generated tiny models (test/fixtures/make-sam3-models.ts), whose outputs
+ * are known functions of the prompt:
+ *  - tracker decoder: mask k is positive exactly inside a rectangle of half-size halfX[k] × halfY[k] cells of
+ *    the 256² mask grid centred on the first point (mask 1 minus a hole of L1 radius 1.5 cells around the
+ *    point), when that point is positive; iou_scores[k] = iouBase[k] + iouSlopeX·x/1008;
+ *  - detector: per token, constant query logits and presence; query q's mask is its constant box.
+ */
+describe.skipIf(!hasChromium)('demo page: SAM3 click and text-concept prompts with the generated tiny models', () => {
+  let server: StaticServer;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+  const W = 960;
+  const H = 640;
+  // The core re-decides labels within this many pixels of a mask boundary (harmonize's default snapRadius).
+  const SNAP = 3;
+
+  beforeAll(async () => {
+    await writeModels(); // out/models/ and out/models/sam3/
+    server = await startDemo();
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
+    await page.setViewport({ width: 1200, height: 700 });
+    await page.goto(`${server.url}/?engine=webgl`, { waitUntil: 'load' });
+    await page.waitForFunction('window.dioramaDemo && window.dioramaDemo.ready', { timeout: 60_000 });
+    await page.evaluate(async () => {
+      const set = (id: string, v: string): void => {
+        (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value = v;
+      };
+      set('depth-model-url', '/out/models/da3-tiny.onnx');
+      set('sam-encoder-url', '/out/models/sam3/tracker-vision-encoder.onnx');
+      set('sam-decoder-url', '/out/models/sam3/tracker-prompt-encoder-mask-decoder.onnx');
+      set('concept-vision-url', '/out/models/sam3/detector-vision-encoder.onnx');
+      set('concept-text-url', '/out/models/sam3/text-encoder.onnx');
+      set('concept-decoder-url', '/out/models/sam3/detector-decoder.onnx');
+      set('concept-tokenizer-url', '/out/models/sam3/tokenizer.json');
+      set('model-ep', 'wasm');
+      const app = window.dioramaDemo!;
+      await app.useSample('room', false);
+      app.input.depth = undefined;
+      app.input.masks = undefined;
+      app.input.intrinsics = undefined;
+      await app.run();
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const message = (): Promise<{ text: string; error: boolean }> =>
+    page.$eval('#message', (el) => ({ text: el.textContent ?? '', error: el.classList.contains('error') }));
+  const sceneVersion = (): Promise<number> => page.evaluate(() => window.dioramaDemo!.sceneVersion);
+
+  it('shows the prompt section after a model run', async () => {
+    expect((await message()).text).toMatch(/depth from the model/);
+    expect(await page.$eval('#prompt-section', (el) => (el as HTMLElement).hidden)).toBe(false);
+  });
+
+  it('a click on the view selects the tiny decoder rectangle around that photo pixel and rebuilds the scene', async () => {
+    await page.click('#click-mode');
+    // At the photo's viewpoint the view shows the photo with a fixed vertical field of view: continuous photo
+    // point (u, v) appears at canvas (cw/2 + (u − W/2)·ch/H, v·ch/H). Click an integer CSS pixel (pointer
+    // coordinates may be rounded) and compute the photo point it shows.
+    const rect = await page.$eval('#render-canvas', (el) => {
+      const r = el.getBoundingClientRect();
+      return { left: r.left, top: r.top, width: r.width, height: r.height };
+    });
+    const s = rect.height / H;
+    const sx = Math.round(rect.left + rect.width / 2 + (300 - W / 2) * s);
+    const sy = Math.round(rect.top + 150 * s);
+    const u = W / 2 + (sx - rect.left - rect.width / 2) / s;
+    const v = (sy - rect.top) / s;
+    const v0 = await sceneVersion();
+    await page.mouse.click(sx, sy);
+    await page.waitForFunction((v0) => window.dioramaDemo!.sceneVersion > v0 || document.getElementById('message')!.classList.contains('error'), { timeout: 300_000 }, v0);
+    expect((await message()).error).toBe(false);
+    expect(await sceneVersion()).toBe(v0 + 1);
+
+    const sel = await page.evaluate(() => window.dioramaDemo!.lastPrompt!.selection!);
+    // The picked layer point projects back to the clicked point (float32 geometry: far below a pixel).
+    expect(Math.abs(sel.x - u)).toBeLessThan(0.05);
+    expect(Math.abs(sel.y - v)).toBeLessThan(0.05);
+    expect(sel.refined).toBe(false);
+
+    // The selection: among the candidates that contain the clicked pixel (mask 1 has a hole there), the one
+    // with the highest predicted IoU is mask 0 (iouBase 0.9 > 0.6): |Δx| < halfX·W/256, |Δy| < halfY·H/256.
+    const hx = (TRACKER_SPEC.halfX[0] * W) / TRACKER_SPEC.lowRes;
+    const hy = (TRACKER_SPEC.halfY[0] * H) / TRACKER_SPEC.lowRes;
+    // Logits are linear across the edges, so bilinear upsampling puts the edge exactly (1 px margin for
+    // rounding) except near corners (within one cell); the core then snaps boundaries within SNAP pixels.
+    const inner = { x: hx - 1 - SNAP, y: hy - 1 - SNAP };
+    const outer = { x: hx + W / TRACKER_SPEC.lowRes + SNAP, y: hy + H / TRACKER_SPEC.lowRes + SNAP };
+    const check = await page.evaluate(
+      ({ cx, cy, inner, outer }) => {
+        const r = window.dioramaDemo!.result!.result;
+        const L = r.labels[Math.floor(cy) * r.width + Math.floor(cx)]!;
+        let innerTotal = 0, innerHits = 0, outsideHits = 0;
+        for (let y = 0; y < r.height; y++) {
+          for (let x = 0; x < r.width; x++) {
+            const dx = Math.abs(x + 0.5 - cx), dy = Math.abs(y + 0.5 - cy);
+            const l = r.labels[y * r.width + x];
+            if (dx <= inner.x && dy <= inner.y) {
+              innerTotal++;
+              if (l === L) innerHits++;
+            } else if ((dx >= outer.x || dy >= outer.y) && l === L) outsideHits++;
+          }
+        }
+        const layer = r.layers.find((l) => l.maskIds.includes(L));
+        return { L, innerTotal, innerHits, outsideHits, concepts: layer?.concepts ?? null, panel: document.getElementById('layer-list')!.textContent ?? '' };
+      },
+      { cx: sel.x, cy: sel.y, inner, outer },
+    );
+    expect(check.L).toBeGreaterThanOrEqual(0);
+    // At least floor(2a) pixel centres lie within ±a of any point on each axis.
+    expect(check.innerTotal).toBeGreaterThanOrEqual(Math.floor(2 * inner.x) * Math.floor(2 * inner.y));
+    expect(check.innerHits).toBe(check.innerTotal);
+    expect(check.outsideHits).toBe(0);
+    // Its own mask, named as a selection, in a layer of the rebuilt scene.
+    expect(check.concepts).toContain('selection 1');
+    expect(check.panel).toContain('selection 1');
+    // The selection is no larger than the rectangle (plus the snapping band).
+    expect(sel.area).toBeLessThanOrEqual(Math.ceil(2 * (hx + 1)) * Math.ceil(2 * (hy + 1)));
+    expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('a shift-click outside the selection refines it without adding a mask', async () => {
+    const before = await page.evaluate(() => {
+      const r = window.dioramaDemo!.result!.result;
+      const s = window.dioramaDemo!.lastPrompt!.selection!;
+      return { maskCount: r.stats.maskCount, x: s.x, y: s.y, label: r.labels[Math.floor(s.y) * r.width + Math.floor(s.x)] };
+    });
+    const v0 = await sceneVersion();
+    // 60 px to the right of the first point: outside mask 0 (half-width 22.5 px), so mask 0 still agrees
+    // with both points and is chosen again; the selection keeps its id.
+    await page.evaluate(async () => {
+      const app = window.dioramaDemo!;
+      const canvas = document.getElementById('render-canvas')!.getBoundingClientRect();
+      const r = app.result!.result;
+      const s = canvas.height / r.height;
+      const p = app.lastPrompt!.selection!;
+      await app.clickAt(canvas.width / 2 + (p.x + 60 - r.width / 2) * s, p.y * s, true);
+    });
+    expect((await message()).error).toBe(false);
+    expect(await sceneVersion()).toBe(v0 + 1);
+    const after = await page.evaluate(({ x, y }) => {
+      const r = window.dioramaDemo!.result!.result;
+      const s = window.dioramaDemo!.lastPrompt!.selection!;
+      return { maskCount: r.stats.maskCount, refined: s.refined, x: s.x, label: r.labels[Math.floor(y) * r.width + Math.floor(x)] };
+    }, before);
+    expect(after.refined).toBe(true);
+    expect(Math.abs(after.x - (before.x + 60))).toBeLessThan(0.05);
+    // Same label map as before the refinement: same mask count, same label under the first point.
+    expect(after.maskCount).toBe(before.maskCount);
+    expect(after.label).toBe(before.label);
+  }, 300_000);
+
+  it('an accepted text concept becomes named masks and layers', async () => {
+    const v0 = await sceneVersion();
+    await page.$eval('#concept-input', (el) => ((el as HTMLInputElement).value = 'cat'));
+    await page.click('#concept-form button[type=submit]');
+    await page.waitForFunction((v0) => window.dioramaDemo!.sceneVersion > v0 || document.getElementById('message')!.classList.contains('error'), { timeout: 300_000 }, v0);
+    expect((await message()).error).toBe(false);
+    // Masks kept: queries with sigmoid(logit)·sigmoid(presence) > 0.5 (the default score threshold).
+    const cat = TOKENS.cat;
+    const expected = Object.entries(DETECTOR_SPEC.logits[cat]!)
+      .filter(([, l]) => sigmoidOf(l) * sigmoidOf(DETECTOR_SPEC.presence[cat]!) > 0.5)
+      .map(([q]) => Number(q));
+    expect(expected.length).toBeGreaterThan(0);
+    const info = await page.evaluate(() => window.dioramaDemo!.lastPrompt!.concepts!);
+    expect(info).toEqual([expect.objectContaining({ name: 'cat', accepted: true, maskCount: expected.length })]);
+    // Each kept query's box (normalised) is a 'cat' mask: its centre pixel lies in a layer named 'cat'.
+    const boxes = expected.map((q) => DETECTOR_SPEC.boxes[q]!);
+    const layersAtCentres = await page.evaluate((boxes) => {
+      const r = window.dioramaDemo!.result!.result;
+      return boxes.map(([x0, y0, x1, y1]) => {
+        const x = Math.floor(((x0 + x1) / 2) * r.width), y = Math.floor(((y0 + y1) / 2) * r.height);
+        const L = r.labels[y * r.width + x]!;
+        return r.layers.find((l) => l.maskIds.includes(L))?.concepts ?? [];
+      });
+    }, boxes);
+    for (const c of layersAtCentres) expect(c).toContain('cat');
+    expect(await page.$eval('#layer-list', (el) => el.textContent ?? '')).toContain('cat');
+    expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('a phrase the presence head rejects gives a message and keeps the scene', async () => {
+    // 'sky' has presence logit −5: sigmoid ≈ 0.007 < 0.5.
+    expect(sigmoidOf(DETECTOR_SPEC.presence[TOKENS.sky]!)).toBeLessThan(0.5);
+    const v0 = await sceneVersion();
+    await page.evaluate(() => window.dioramaDemo!.prompt({ kind: 'concepts', phrases: ['sky'] }));
+    const m = await message();
+    expect(m.text).toBe("no 'sky' in this photo");
+    expect(m.error).toBe(false);
+    expect(await sceneVersion()).toBe(v0);
+  }, 300_000);
+
+  it('cancel stops a prompt and keeps the scene; prompts work again afterwards', async () => {
+    const v0 = await sceneVersion();
+    const text = await page.evaluate(async () => {
+      const app = window.dioramaDemo!;
+      const cancel = document.getElementById('cancel-button') as HTMLButtonElement;
+      const done = app.prompt({ kind: 'concepts', phrases: ['dog'] });
+      while (cancel.disabled) await new Promise((ok) => setTimeout(ok, 5));
+      cancel.click();
+      await done;
+      return document.getElementById('message')!.textContent;
+    });
+    expect(text).toBe('cancelled');
+    expect(await sceneVersion()).toBe(v0);
+    // Back to the run's masks: the camera pose survives the rebuild.
+    await page.evaluate(() => window.dioramaDemo!.view.orbitBy(0.05, 0));
+    const alpha = await page.evaluate(() => (window.dioramaDemo!.view.scene.activeCamera as unknown as { alpha: number }).alpha);
+    await page.evaluate(() => window.dioramaDemo!.prompt({ kind: 'reset' }));
+    expect((await message()).error).toBe(false);
+    expect(await sceneVersion()).toBe(v0 + 1);
+    const after = await page.evaluate(() => {
+      const app = window.dioramaDemo!;
+      return {
+        alpha: (app.view.scene.activeCamera as unknown as { alpha: number }).alpha,
+        concepts: app.result!.result.layers.flatMap((l) => l.concepts),
+      };
+    });
+    expect(after.alpha).toBeCloseTo(alpha, 6);
+    expect(after.concepts).not.toContain('cat');
+    expect(after.concepts).not.toContain('selection 1');
+    expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('a concept model that cannot be fetched gives a clear error and keeps the scene', async () => {
+    const v0 = await sceneVersion();
+    await page.evaluate(async () => {
+      (document.getElementById('concept-tokenizer-url') as HTMLInputElement).value = '/out/models/sam3/no-such-tokenizer.json';
+      await window.dioramaDemo!.prompt({ kind: 'concepts', phrases: ['cat'] });
+    });
+    const m = await message();
+    expect(m.text).toMatch(/^MODEL_FETCH: .*no-such-tokenizer\.json/);
+    expect(m.error).toBe(true);
+    expect(await sceneVersion()).toBe(v0);
+    // The session survives the failure: with the tokenizer back, the same prompt rebuilds the scene.
+    await page.evaluate(async () => {
+      (document.getElementById('concept-tokenizer-url') as HTMLInputElement).value = '/out/models/sam3/tokenizer.json';
+      await window.dioramaDemo!.prompt({ kind: 'concepts', phrases: ['cat'] });
+    });
+    expect((await message()).error).toBe(false);
+    expect(await sceneVersion()).toBe(v0 + 1);
+  }, 300_000);
+});
+
+function sigmoidOf(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
