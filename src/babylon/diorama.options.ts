@@ -80,6 +80,11 @@ export type DioramaLoaderOptions = {
   alphaIndexBase: number;
   /** Texture mipmaps. Default false. */
   mipmaps: boolean;
+  /**
+   * Solve the harmonization on the engine's GPU when the engine is a WebGPUEngine (its device is shared, no
+   * second device); ignored on WebGL. Default true.
+   */
+  useEngineGpu: boolean;
   /** An external abort signal, in addition to the plugin's dispose(). Default none. */
   signal: AbortSignal | undefined;
   /** Called with the stage events (also on the plugin's onStageChangedObservable). Default none. */
@@ -104,6 +109,7 @@ export const DIORAMA_LOADER_DEFAULTS: Readonly<DioramaLoaderOptions> = Object.fr
   depthMode: 'layered',
   alphaIndexBase: 0,
   mipmaps: false,
+  useEngineGpu: true,
   signal: undefined,
   onStageChanged: undefined,
   onNodesCreated: undefined,

@@ -255,7 +255,10 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     this._notify('depth', 1);
 
     const input: DecomposeInput = { image, depth, depthIsInverse, masks: opt.masks ?? masks, intrinsics };
+    const engine = scene.getEngine() as { isWebGPU?: boolean; _device?: GPUDevice };
+    const gpu = opt.useEngineGpu && engine.isWebGPU && engine._device ? { device: engine._device } : undefined;
     const result = await decompose(input, {
+      ...(gpu ? { gpu } : {}),
       ...opt.decompose,
       signal,
       maxPixels: opt.maxPixels,

@@ -7,6 +7,7 @@ import type { Decomposition, DecompositionStats, DecomposeInput, ProgressCallbac
 import { DEFAULT_FOV_DEGREES, DEFAULT_MAX_PIXELS, normaliseDepth, resolveIntrinsics, resolveMasks, validateImage } from './validate';
 import { buildLayers, type InpaintOptions } from './build-layers';
 import { harmonize, type HarmonizeOptions } from '../math/harmonize';
+import type { GpuDevice } from '../gpu/webgpu';
 import { assignLayers, type LayerOptions } from '../math/layers';
 import { segmentDepth, type DepthSegmentOptions } from '../math/labels';
 import type { MeshOptions } from '../math/mesh';
@@ -21,6 +22,12 @@ export interface DecomposeOptions {
   fieldOfView?: number;
   /** Stage 1 options, or false to skip harmonization (the input depth is used as is). */
   harmonize?: HarmonizeOptions | false;
+  /**
+   * Solve Stage 1 on WebGPU (src/gpu, the same system and stopping rule as the CPU solver): `true` for a
+   * device of its own, or `{ device }` to share one (Babylon's WebGPUEngine, onnxruntime-web). Without WebGPU,
+   * or when the device is lost, the CPU solves (one log line). Default: CPU.
+   */
+  gpu?: boolean | { device?: GPUDevice };
   /** Segmentation of depth discontinuities, used where no mask covers a pixel. */
   segmentation?: DepthSegmentOptions;
   /** Stage 2 options. */
@@ -105,10 +112,21 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   let harmonized: Float32Array;
   let iterations = 0;
   let residual = 0;
+  let harmonizeBackend: 'cpu' | 'webgpu' = 'cpu';
   if (options.harmonize === false) {
     harmonized = metric;
   } else {
-    const h = harmonize({ width: W, height: H, depth: metric, labels, image: input.image }, { ...options.harmonize, signal });
+    const hInput = { width: W, height: H, depth: metric, labels, image: input.image };
+    let h: ReturnType<typeof harmonize>;
+    if (options.gpu) {
+      // Loaded only when asked for: the WGSL kernels stay out of CPU-only bundles.
+      const { harmonizeGpu } = await import('../gpu/harmonize');
+      // src/gpu declares the structural subset of WebGPU it uses; a real GPUDevice provides it.
+      const device = options.gpu === true ? undefined : (options.gpu.device as unknown as GpuDevice | undefined);
+      const g = await harmonizeGpu(hInput, { ...options.harmonize, signal, ...(device ? { device } : {}) });
+      harmonizeBackend = g.backend;
+      h = g;
+    } else h = harmonize(hInput, { ...options.harmonize, signal });
     harmonized = h.depth;
     labels = h.labels;
     iterations = h.iterations;
@@ -125,6 +143,7 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
     layerCount: 0,
     solverIterations: iterations,
     solverResidual: residual,
+    solverBackend: harmonizeBackend,
     vertexCount: 0,
     triangleCount: 0,
   };

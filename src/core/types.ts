@@ -107,6 +107,8 @@ export interface DecompositionStats {
   layerCount: number;
   solverIterations: number;
   solverResidual: number;
+  /** Where Stage 1's solve ran: 'webgpu' with the `gpu` option and a working device, else 'cpu'. */
+  solverBackend?: 'cpu' | 'webgpu';
   vertexCount: number;
   triangleCount: number;
   /** Part of the inpaint stage spent filling RGB (Telea). */

@@ -1,0 +1,31 @@
+/**
+ * decompose({ gpu }) solves Stage 1 on WebGPU and gives the CPU path's result: the same system and stopping
+ * rule, so the same iteration count; the harmonized depth then differs only by float32 summation order in CG
+ * (bench/gpu.bench.ts measures ~1e-4 at the worst pixel after 9 iterations at 1080p), well inside 1e-3.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, openPage, startHarness, type Harness } from './harness';
+
+describe.skipIf(!hasChromium)('decompose with the gpu option (Chromium, WebGPU)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('runs Stage 1 on the GPU and matches the CPU pipeline', async () => {
+    const { page, errors } = await openPage(h, 'test/browser/pages/gpu-decompose.page.ts');
+    const r = (await page.evaluate('window.diorama.compare()')) as {
+      backend: string; cpuBackend: string; validation: string | null; maxRel: number; layers: number[]; iterations: number[];
+    };
+    expect(r.cpuBackend).toBe('cpu');
+    expect(r.backend).toBe('webgpu');
+    expect(r.validation).toBeNull();
+    expect(r.iterations[1]).toBe(r.iterations[0]);
+    expect(r.maxRel).toBeLessThan(1e-3);
+    expect(r.layers[1]).toBe(r.layers[0]);
+    expect(errors).toEqual([]);
+  }, 180_000);
+});
