@@ -19,17 +19,8 @@ import type { Decomposition } from '../src/index';
 import { encodePFM } from '../src/io/pfm';
 import { DioramaView } from './view';
 import { layerColour } from './colours';
+import type { SampleInfo } from './samples';
 import type { DoneMessage, ModelFileSetting, ModelSettings, Prompt, PromptOutcome, PromptRequest, RunRequest, WorkerMessage } from './protocol';
-
-interface SampleInfo {
-  id: string;
-  title: string;
-  photo: string;
-  depth: string;
-  masks?: string;
-  intrinsics: { fx: number; fy: number; cx: number; cy: number };
-  concepts: string[];
-}
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);

@@ -260,29 +260,24 @@ export class PromptSession {
 
   /** The tracker's embedding of this photo (computed on first use, and again if the tracker was reloaded). */
   private async trackerEmbedding(tracker: Sam3Tracker, ctx: Ctx): Promise<Sam3ImageEmbedding> {
-    if (this.trackerEmb && (this.trackerEmb.disposed || this.trackerEmb.owner !== tracker)) {
-      this.trackerEmb.dispose();
-      this.trackerEmb = undefined;
-    }
-    if (!this.trackerEmb) {
-      ctx.progress('embed', 0);
-      this.trackerEmb = await tracker.embed(this.photo, { signal: ctx.signal });
-      ctx.progress('embed', 1);
-    }
+    this.trackerEmb = await this.embedding(this.trackerEmb, tracker, ctx);
     return this.trackerEmb;
   }
 
+  /** The concept detector's embedding of this photo (same rules). */
   private async conceptEmbedding(model: Sam3Concepts, ctx: Ctx): Promise<Sam3ImageEmbedding> {
-    if (this.conceptEmb && (this.conceptEmb.disposed || this.conceptEmb.owner !== model)) {
-      this.conceptEmb.dispose();
-      this.conceptEmb = undefined;
-    }
-    if (!this.conceptEmb) {
-      ctx.progress('embed', 0);
-      this.conceptEmb = await model.embed(this.photo, { signal: ctx.signal });
-      ctx.progress('embed', 1);
-    }
+    this.conceptEmb = await this.embedding(this.conceptEmb, model, ctx);
     return this.conceptEmb;
+  }
+
+  /** `held` if it is alive and made by `model`, else a fresh embedding of the photo (the stale one disposed). */
+  private async embedding(held: Sam3ImageEmbedding | undefined, model: Sam3Tracker | Sam3Concepts, ctx: Ctx): Promise<Sam3ImageEmbedding> {
+    if (held && !held.disposed && held.owner === model) return held;
+    held?.dispose();
+    ctx.progress('embed', 0);
+    const emb = await model.embed(this.photo, { signal: ctx.signal });
+    ctx.progress('embed', 1);
+    return emb;
   }
 
   /**

@@ -6,10 +6,10 @@
  * Requests run one at a time, in arrival order (they share the loaded models and the prompt session); a
  * cancel message aborts its request at once, whether it is running or still waiting.
  */
-import { decompose, DioramaError, type Decomposition, type MasksInput } from '../src/index';
-import { decodePFM } from '../src/io/pfm';
+import { decompose, DioramaError, DEFAULT_MAX_PIXELS, type Decomposition, type MasksInput } from '../src/index';
 import { decodeNPY } from '../src/io/npy';
-import { decodeDepthPNG16, decodeGreyPNG, isPNG } from '../src/io/png16';
+import { decodeGreyPNG } from '../src/io/png16';
+import { decodeDepthBytes, decodeImageInBrowser } from '../src/io/browser-decode';
 import type { PromptSession } from './models-bridge';
 import type { DoneMessage, NoticeMessage, PromptRequest, RunRequest, WorkerMessage, WorkerRequest } from './protocol';
 
@@ -41,28 +41,15 @@ self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
   });
 };
 
+/** The photo through the library's own browser decoder (header check, size limit, then createImageBitmap). */
 async function decodePhoto(blob: Blob): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
-  let bitmap: ImageBitmap;
-  try {
-    bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  } catch (e) {
-    throw new DioramaError('DECODE_FAILED', `photo: expected an image the browser can decode (PNG, JPEG, WebP, …); decoding failed (${(e as Error).message})`, { cause: e });
-  }
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const img = ctx.getImageData(0, 0, canvas.width, canvas.height, { colorSpace: 'srgb' });
-  return { width: img.width, height: img.height, data: img.data };
+  const img = await decodeImageInBrowser(new Uint8Array(await blob.arrayBuffer()), { name: 'photo', maxPixels: DEFAULT_MAX_PIXELS });
+  const data = img.data instanceof Uint8ClampedArray ? img.data : new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  return { width: img.width, height: img.height, data };
 }
 
 async function decodeDepth(file: Blob, name: string): Promise<{ width: number; height: number; data: Float32Array }> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const lower = name.toLowerCase();
-  if (lower.endsWith('.pfm')) return decodePFM(bytes);
-  if (lower.endsWith('.npy')) return decodeNPY(bytes);
-  if (lower.endsWith('.png') || isPNG(bytes)) return decodeDepthPNG16(bytes);
-  throw new DioramaError('UNSUPPORTED_FORMAT', `depth '${name}': expected .pfm, .npy or a 16-bit .png in millimetres`);
+  return decodeDepthBytes(new Uint8Array(await file.arrayBuffer()), `depth '${name}'`);
 }
 
 async function decodeLabels(file: Blob, name: string, concepts?: string[]): Promise<{ width: number; height: number; masks: MasksInput }> {

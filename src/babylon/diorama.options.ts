@@ -5,7 +5,7 @@
 import type { DecomposeOptions } from '../core/decompose';
 import type { Intrinsics, MasksInput, RGBAImage, Stage } from '../core/types';
 import { DEFAULT_MAX_PIXELS } from '../core/validate';
-import type { DepthSource } from './decode';
+import type { DepthSource } from '../io/browser-decode';
 import type { DioramaNodes } from './nodes';
 import type { DioramaDepthMode } from './mpi-material';
 

@@ -41,7 +41,7 @@ import type { Nullable } from '@babylonjs/core/types.js';
 import { decompose } from '../core/decompose';
 import { DioramaError, throwIfAborted } from '../core/errors';
 import type { DecomposeInput, Intrinsics, MasksInput, RGBAImage } from '../core/types';
-import { decodeImageInBrowser, loadDepth, resampleDepth } from './decode';
+import { decodeImageInBrowser, loadDepth, resampleDepth } from '../io/browser-decode';
 import { DioramaFileLoaderMetadata } from './diorama.metadata';
 import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaStageEvent } from './diorama.options';
 import { createDioramaNodes, dioramaLayerName, type DioramaNodes } from './nodes';

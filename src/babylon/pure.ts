@@ -36,6 +36,6 @@ export {
   type LayerMaterialOptions,
 } from './mpi-material';
 export { exportDioramaGLB, restoreDioramaOrder, getDioramaLayerMetadata, type ExportDioramaOptions } from './export';
-export { decodeImageInBrowser, sniffImage, decodeDepthBytes, loadDepth, resampleDepth, type DepthSource, type DepthArray, type ImageHeader, type ImageFormat } from './decode';
+export { decodeImageInBrowser, sniffImage, decodeDepthBytes, loadDepth, resampleDepth, type DepthSource, type DepthArray, type ImageHeader, type ImageFormat } from '../io/browser-decode';
 export { decodeGreyPNG, decodeDepthPNG16, type GreyImage } from '../io/png16';
 export { encodePNG } from '../io/png-encode';

@@ -22,30 +22,83 @@ function glbJson(bytes: Uint8Array): { meshes?: unknown[]; materials?: { alphaMo
   return JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + len)));
 }
 
+/** A served demo opened in its own browser, with page errors collected (one per describe, in beforeAll). */
+interface OpenDemo {
+  server: StaticServer;
+  browser: Browser;
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}
+
+async function openDemo(engine: 'webgl' | 'webgpu', consoleErrors = false): Promise<OpenDemo> {
+  const server = await startDemo();
+  const browser = await launchBrowser();
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
+  if (consoleErrors) {
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+  }
+  await page.setViewport({ width: 1200, height: 700 });
+  await page.goto(`${server.url}/?engine=${engine}`, { waitUntil: 'load' });
+  await page.waitForFunction('window.dioramaDemo && window.dioramaDemo.ready', { timeout: 60_000 });
+  return {
+    server,
+    browser,
+    page,
+    errors,
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * Points the model settings at the generated tiny models (wasm EP; plus the concept graphs when asked) and runs
+ * the room sample's photo alone, so that depth and masks must come from the models.
+ */
+function runTinyModels(page: Page, concepts: boolean): Promise<void> {
+  return page.evaluate(async (withConcepts) => {
+    const set = (id: string, v: string): void => {
+      (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value = v;
+    };
+    set('depth-model-url', '/out/models/da3-tiny.onnx');
+    set('sam-encoder-url', '/out/models/sam3/tracker-vision-encoder.onnx');
+    set('sam-decoder-url', '/out/models/sam3/tracker-prompt-encoder-mask-decoder.onnx');
+    if (withConcepts) {
+      set('concept-vision-url', '/out/models/sam3/detector-vision-encoder.onnx');
+      set('concept-text-url', '/out/models/sam3/text-encoder.onnx');
+      set('concept-decoder-url', '/out/models/sam3/detector-decoder.onnx');
+      set('concept-tokenizer-url', '/out/models/sam3/tokenizer.json');
+    }
+    set('model-ep', 'wasm');
+    const app = window.dioramaDemo!;
+    await app.useSample('room', false);
+    app.input.depth = undefined;
+    app.input.masks = undefined;
+    app.input.intrinsics = undefined;
+    await app.run();
+  }, concepts);
+}
+
 for (const engine of ['webgpu', 'webgl'] as const) {
   describe.skipIf(!hasChromium)(`demo page (${engine}, Chromium at ${CHROME_PATH})`, () => {
-    let server: StaticServer;
-    let browser: Browser;
+    let demo: OpenDemo;
     let page: Page;
-    const errors: string[] = [];
+    let errors: string[];
     const stages: string[] = [];
 
     beforeAll(async () => {
-      server = await startDemo();
-      browser = await launchBrowser();
-      page = await browser.newPage();
-      page.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      await page.setViewport({ width: 1200, height: 700 });
-      await page.goto(`${server.url}/?engine=${engine}`, { waitUntil: 'load' });
-      await page.waitForFunction('window.dioramaDemo && window.dioramaDemo.ready', { timeout: 60_000 });
+      demo = await openDemo(engine, true);
+      ({ page, errors } = demo);
     }, 120_000);
 
     afterAll(async () => {
-      await browser?.close();
-      await server?.close();
+      await demo?.close();
     });
 
     it('serves the engine it was asked for', async () => {
@@ -111,44 +164,22 @@ for (const engine of ['webgpu', 'webgl'] as const) {
 }
 
 describe.skipIf(!hasChromium)('demo page with the generated tiny models (photo → DA3 → SAM3 → scene)', () => {
-  let server: StaticServer;
-  let browser: Browser;
+  let demo: OpenDemo;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
 
   beforeAll(async () => {
     await writeModels(); // out/models/: DA3-shaped and SAM3-tracker-shaped graphs with the real tensor names
-    server = await startDemo();
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
-    await page.setViewport({ width: 1200, height: 700 });
-    await page.goto(`${server.url}/?engine=webgl`, { waitUntil: 'load' });
-    await page.waitForFunction('window.dioramaDemo && window.dioramaDemo.ready', { timeout: 60_000 });
+    demo = await openDemo('webgl');
+    ({ page, errors } = demo);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await demo?.close();
   });
 
   it('runs the model stages in the worker and builds the scene', async () => {
-    await page.evaluate(async () => {
-      const set = (id: string, v: string): void => {
-        (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value = v;
-      };
-      set('depth-model-url', '/out/models/da3-tiny.onnx');
-      set('sam-encoder-url', '/out/models/sam3/tracker-vision-encoder.onnx');
-      set('sam-decoder-url', '/out/models/sam3/tracker-prompt-encoder-mask-decoder.onnx');
-      set('model-ep', 'wasm');
-      const app = window.dioramaDemo!;
-      await app.useSample('room', false);
-      // The photo alone: depth and masks must come from the models.
-      app.input.depth = undefined;
-      app.input.masks = undefined;
-      app.input.intrinsics = undefined;
-      await app.run();
-    });
+    await runTinyModels(page, false);
     const message = await page.$eval('#message', (el) => el.textContent ?? '');
     expect(message).toMatch(/^\d+ layers from 960×640 .*depth from the model/);
     const stages = await page.$$eval('#stages li', (lis) => lis.map((li) => li.dataset.stage));
@@ -183,10 +214,9 @@ describe.skipIf(!hasChromium)('demo page with the generated tiny models (photo �
  *  - detector: per token, constant query logits and presence; query q's mask is its constant box.
  */
 describe.skipIf(!hasChromium)('demo page: SAM3 click and text-concept prompts with the generated tiny models', () => {
-  let server: StaticServer;
-  let browser: Browser;
+  let demo: OpenDemo;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
   const W = 960;
   const H = 640;
   // The core re-decides labels within this many pixels of a mask boundary (harmonize's default snapRadius).
@@ -194,37 +224,13 @@ describe.skipIf(!hasChromium)('demo page: SAM3 click and text-concept prompts wi
 
   beforeAll(async () => {
     await writeModels(); // out/models/ and out/models/sam3/
-    server = await startDemo();
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String((e as Error).message ?? e)));
-    await page.setViewport({ width: 1200, height: 700 });
-    await page.goto(`${server.url}/?engine=webgl`, { waitUntil: 'load' });
-    await page.waitForFunction('window.dioramaDemo && window.dioramaDemo.ready', { timeout: 60_000 });
-    await page.evaluate(async () => {
-      const set = (id: string, v: string): void => {
-        (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value = v;
-      };
-      set('depth-model-url', '/out/models/da3-tiny.onnx');
-      set('sam-encoder-url', '/out/models/sam3/tracker-vision-encoder.onnx');
-      set('sam-decoder-url', '/out/models/sam3/tracker-prompt-encoder-mask-decoder.onnx');
-      set('concept-vision-url', '/out/models/sam3/detector-vision-encoder.onnx');
-      set('concept-text-url', '/out/models/sam3/text-encoder.onnx');
-      set('concept-decoder-url', '/out/models/sam3/detector-decoder.onnx');
-      set('concept-tokenizer-url', '/out/models/sam3/tokenizer.json');
-      set('model-ep', 'wasm');
-      const app = window.dioramaDemo!;
-      await app.useSample('room', false);
-      app.input.depth = undefined;
-      app.input.masks = undefined;
-      app.input.intrinsics = undefined;
-      await app.run();
-    });
+    demo = await openDemo('webgl');
+    ({ page, errors } = demo);
+    await runTinyModels(page, true);
   }, 600_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await demo?.close();
   });
 
   const message = (): Promise<{ text: string; error: boolean }> =>

@@ -1,5 +1,5 @@
 /**
- * Browser-side input decoding for the loader: encoded photo bytes → RGBA8 (createImageBitmap + an
+ * Browser-side input decoding (the Babylon loader, the demo worker): encoded photo bytes → RGBA8 (createImageBitmap + an
  * OffscreenCanvas), and depth maps from a Float32Array, a PFM, an NPY or a 16-bit PNG in millimetres.
  *
  * The image header is read first (PNG, JPEG, WebP, AVIF, GIF, BMP) so that an empty file, a file that is
@@ -7,9 +7,9 @@
  */
 import { DioramaError, throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
-import { decodePFM, type FloatImage } from '../io/pfm';
-import { decodeNPY } from '../io/npy';
-import { decodeDepthPNG16, isPNG } from '../io/png16';
+import { decodePFM, type FloatImage } from './pfm';
+import { decodeNPY } from './npy';
+import { decodeDepthPNG16, isPNG } from './png16';
 
 /** Image formats recognised by {@link sniffImage}. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'gif' | 'bmp';
@@ -143,7 +143,7 @@ export async function decodeImageInBrowser(bytes: Uint8Array, options: { name?: 
   if (head.width * head.height > options.maxPixels) {
     throw new DioramaError(
       'IMAGE_TOO_LARGE',
-      `${name}: image is ${head.width}x${head.height} (${formatPixels(head.width * head.height)}); the limit is ${formatPixels(options.maxPixels)} (pluginOptions.diorama.maxPixels): downscale the photo or raise the limit`,
+      `${name}: image is ${head.width}x${head.height} (${formatPixels(head.width * head.height)}); the limit is ${formatPixels(options.maxPixels)} (the maxPixels option): downscale the photo or raise the limit`,
     );
   }
   throwIfAborted(options.signal);
