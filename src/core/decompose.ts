@@ -7,7 +7,6 @@ import type { Decomposition, DecompositionStats, DecomposeInput, ProgressCallbac
 import { DEFAULT_FOV_DEGREES, DEFAULT_MAX_PIXELS, normaliseDepth, resolveIntrinsics, resolveMasks, validateImage } from './validate';
 import { buildLayers, type InpaintOptions } from './build-layers';
 import { harmonize, type HarmonizeOptions } from '../math/harmonize';
-import type { GpuDevice } from '../gpu/webgpu';
 import { assignLayers, type LayerOptions } from '../math/layers';
 import { segmentDepth, type DepthSegmentOptions } from '../math/labels';
 import type { MeshOptions } from '../math/mesh';
@@ -121,8 +120,7 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
     if (options.gpu) {
       // Loaded only when asked for: the WGSL kernels stay out of CPU-only bundles.
       const { harmonizeGpu } = await import('../gpu/harmonize');
-      // src/gpu declares the structural subset of WebGPU it uses; a real GPUDevice provides it.
-      const device = options.gpu === true ? undefined : (options.gpu.device as unknown as GpuDevice | undefined);
+      const device = options.gpu === true ? undefined : options.gpu.device;
       const g = await harmonizeGpu(hInput, { ...options.harmonize, signal, ...(device ? { device } : {}) });
       harmonizeBackend = g.backend;
       h = g;

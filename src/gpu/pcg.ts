@@ -591,17 +591,17 @@ export class GpuGridSolver {
     const n = level.n;
     const B = level.buffers;
     q.writeBuffer(B.params, 0, pcgParams(level.width, level.height, this._pipes.wg, maxIterations, tolerance, !!sys.fixed));
-    q.writeBuffer(B.c, 0, sys.c);
-    q.writeBuffer(B.w, 0, sys.wx);
-    q.writeBuffer(B.w, 4 * n, sys.wy);
+    q.writeBuffer(B.c, 0, src(sys.c));
+    q.writeBuffer(B.w, 0, src(sys.wx));
+    q.writeBuffer(B.w, 4 * n, src(sys.wy));
     if (sys.fixed) {
       const bytes = n % 4 === 0 ? sys.fixed : padTo4(sys.fixed);
-      q.writeBuffer(B.fixed, 0, bytes);
+      q.writeBuffer(B.fixed, 0, src(bytes));
     }
     if (isGpuBuffer(sys.b)) enc.copyBufferToBuffer(sys.b, 0, B.b, 0, 4 * n);
-    else q.writeBuffer(B.b, 0, sys.b);
+    else q.writeBuffer(B.b, 0, src(sys.b));
     if (isGpuBuffer(x0)) enc.copyBufferToBuffer(x0, 0, B.x, 0, 4 * n);
-    else q.writeBuffer(B.x, 0, x0);
+    else q.writeBuffer(B.x, 0, src(x0));
   }
 
   /**
@@ -833,4 +833,9 @@ export async function withGpu<T>(
     if (isGpuFailure(e) || isDeviceLost(dev)) return fallback(e);
     throw e;
   }
+}
+
+/** A typed array as writeBuffer's source (TypeScript types a view over ArrayBufferLike more widely than WebGPU's). */
+function src(a: ArrayBufferView): GPUAllowSharedBufferSource {
+  return a as GPUAllowSharedBufferSource;
 }

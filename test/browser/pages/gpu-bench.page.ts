@@ -75,9 +75,9 @@ async function setup(args: BenchArgs) {
   const hs = assembleHarmonizeSystem({ width: W, height: H, depth, labels, image });
   const assembleMs = performance.now() - tA;
   ctx = { args, hs, solver: new GpuGridSolver(dev), assembleMs };
-  const info = adapter?.info ?? {};
+  const info: Partial<GPUAdapterInfo> = adapter?.info ?? {};
   return {
-    adapter: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '', isFallbackAdapter: adapter?.isFallbackAdapter ?? null },
+    adapter: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '', isFallbackAdapter: (adapter as { isFallbackAdapter?: boolean } | null)?.isFallbackAdapter ?? null },
     workgroups: defaultWorkgroups(dev),
     assembleMs,
   };
