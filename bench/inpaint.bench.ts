@@ -22,7 +22,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RGBAImage } from '../src/core/types';
 import { inpaintTelea } from '../src/math/telea';
-import { disocclusionHoles, mulberry32, PeerProcess, peersAvailable } from '../scripts/eval-inpaint';
+import { disocclusionHoles, PeerProcess, peersAvailable } from '../scripts/eval-inpaint';
+import { mulberry32 } from '../test/fixtures/rng';
 import { readImageRGBA, writePngGray, writePngRGBA } from '../scripts/eval/io-node';
 
 const W = 1920;

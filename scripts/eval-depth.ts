@@ -31,6 +31,7 @@ import { type DepthMetrics, evaluateDepth, fillFromNearest, isValidDepth } from 
 import { type Check, type MethodMetrics, buildReport, formatChecks, formatMetricTable, writeReport } from './eval/report';
 import { type EvalScene, discoverScenes, loadScene } from './eval/scenes';
 import { applyDepthNoise, blurKnownDepth, hashSeed, jitterLabels, regionLabels } from './eval/synth';
+import { parseDataDirArgs, splitList } from './eval/cli';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -108,26 +109,17 @@ function usage(msg?: string): never {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { dataDir: '', peers: true, layers: true, layerRuns: 10 };
-  for (let i = 0; i < argv.length; i++) {
-    const t = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) usage(`${t} needs a value`);
-      return v;
-    };
+  a.dataDir = parseDataDirArgs(argv, usage, (t, value) => {
     if (t === '--json') a.json = value();
-    else if (t === '--scenes') a.scenes = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (t === '--scenes') a.scenes = splitList(value());
     else if (t === '--no-peers') a.peers = false;
     else if (t === '--no-layers') a.layers = false;
     else if (t === '--layer-runs') {
       a.layerRuns = Number(value());
       if (!Number.isInteger(a.layerRuns) || a.layerRuns < 2) usage('--layer-runs must be an integer ≥ 2');
-    } else if (t === '--help' || t === '-h') usage();
-    else if (t.startsWith('--')) usage(`unknown option ${t}`);
-    else if (!a.dataDir) a.dataDir = t;
-    else usage(`unexpected argument ${t}`);
-  }
-  if (!a.dataDir) usage('missing <data-dir>');
+    } else return false;
+    return true;
+  });
   return a;
 }
 

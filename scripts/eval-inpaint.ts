@@ -50,25 +50,11 @@ import { inpaintTelea } from '../src/math/telea';
 import { convolveSeparable, gaussianKernel, luminance, mean, median, psnrRGB, ssimLuma } from './eval/image-metrics';
 import { readImageRGBA, writePngGray, writePngRGBA } from './eval/io-node';
 import { hashSeed } from './eval/synth';
+import { mulberry32 } from '../test/fixtures/rng';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const PEERS_SCRIPT = join(HERE, 'eval', 'inpaint_peers.py');
 export const PYTHON = '/usr/bin/python3';
-
-// ---------------------------------------------------------------------------------------------------
-// Deterministic helpers.
-
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Disocclusion-band holes (procedure in the file header, step 2).
@@ -209,6 +195,23 @@ function edgeChains(image: RGBAImage): Chains {
   return { pixels: Int32Array.from(all), start, nx, ny };
 }
 
+/** Bounding box [x0, y0, x1, y1] (inclusive) of the chain pixels pixels[s..e) of a W-wide image. */
+function chainBox(pixels: ArrayLike<number>, s: number, e: number, W: number): [number, number, number, number] {
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (let j = s; j < e; j++) {
+    const p = pixels[j]!;
+    const x = p % W;
+    const y = (p / W) | 0;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  return [x0, y0, x1, y1];
+}
 /**
  * Deterministic disocclusion-band holes for a photo (procedure in the file header, step 2).
  * @returns the hole (1 = fill), the covered fraction and how many chains were used.
@@ -227,19 +230,7 @@ export function disocclusionHoles(image: RGBAImage, options: HoleOptions): HoleR
     const e = chains.start[k + 1];
     const len = e - s;
     if (len < minLen) continue;
-    let x0 = W;
-    let x1 = 0;
-    let y0 = H;
-    let y1 = 0;
-    for (let j = s; j < e; j++) {
-      const p = chains.pixels[j];
-      const x = p % W;
-      const y = (p / W) | 0;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
+    const [x0, y0, x1, y1] = chainBox(chains.pixels, s, e, W);
     if (Math.hypot(x1 - x0, y1 - y0) < 0.3 * len) continue;
     candidates.push({ k, len });
   }
@@ -257,10 +248,6 @@ export function disocclusionHoles(image: RGBAImage, options: HoleOptions): HoleR
     const side = rng() < 0.5 ? -1 : 1;
     const s = chains.start[k];
     const e = chains.start[k + 1];
-    let x0 = W;
-    let x1 = 0;
-    let y0 = H;
-    let y1 = 0;
     // Nearest chain pixel within distance w, for every pixel around the chain.
     for (let j = s; j < e; j++) {
       const p = chains.pixels[j];
@@ -281,15 +268,13 @@ export function disocclusionHoles(image: RGBAImage, options: HoleOptions): HoleR
           }
         }
       }
-      x0 = Math.min(x0, ex - w);
-      x1 = Math.max(x1, ex + w);
-      y0 = Math.min(y0, ey - w);
-      y1 = Math.max(y1, ey + w);
     }
-    x0 = Math.max(0, x0);
-    y0 = Math.max(0, y0);
-    x1 = Math.min(W - 1, x1);
-    y1 = Math.min(H - 1, y1);
+    // The chain's bounding box grown by w, clipped to the image: every pixel given an owner above.
+    const box = chainBox(chains.pixels, s, e, W);
+    const x0 = Math.max(0, box[0] - w);
+    const y0 = Math.max(0, box[1] - w);
+    const x1 = Math.min(W - 1, box[2] + w);
+    const y1 = Math.min(H - 1, box[3] + w);
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
         const q = y * W + x;

@@ -4,7 +4,6 @@
  *
  *   npm run eval:views -- <data-dir> [--json FILE] [--engine webgl|webgpu] [--scenes a,b]
  *                                    [--save DIR] [--options JSON] [--only-layers i,j]
- *                                    [--experiment voronoiFills=N]
  *
  * Per scene: the left disparity is filled along each row from the background side
  * (scripts/eval/view-metrics.ts), depth = W / d (focal W, baseline 1, principal point at the centre), and
@@ -20,14 +19,14 @@
  * Prints the tables and the issue-4 targets; `--json` writes the report of metrics.md. For diagnosis:
  * `--save DIR` writes the renders (content over black), their clear-colour transmittance and the ALL/BAND
  * masks as PNG; `--options` passes decompose options (JSON, e.g. '{"inpaint":{"feather":1}}');
- * `--only-layers` builds only some layers of the layered methods; `--experiment` applies a decomposition
- * variant of scripts/eval/views-experiments.ts to `diorama`.
+ * `--only-layers` builds only some layers of the layered methods.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodePFM } from '../src/io/pfm';
 import type { RGBAImage } from '../src/core/types';
 import { startHarness, hasChromium, CHROME_PATH } from '../test/browser/harness';
+import { parseDataDirArgs, splitList } from './eval/cli';
 import { psnrRGB } from './eval/image-metrics';
 import { readImageRGBA, writePngGray, writePngRGBA } from './eval/io-node';
 import { type Check, buildReport, formatChecks, formatWideTable, writeReport } from './eval/report';
@@ -53,30 +52,23 @@ interface Args {
   save?: string;
   options?: Record<string, unknown>;
   onlyLayers?: number[];
-  experiment?: { voronoiFills?: number };
 }
 
 function usage(msg?: string): never {
   if (msg) console.error(`eval-views: ${msg}`);
-  console.error('usage: npm run eval:views -- <data-dir> [--json FILE] [--engine webgl|webgpu] [--scenes a,b] [--save DIR] [--options JSON] [--only-layers i,j] [--experiment voronoiFills=N]');
+  console.error('usage: npm run eval:views -- <data-dir> [--json FILE] [--engine webgl|webgpu] [--scenes a,b] [--save DIR] [--options JSON] [--only-layers i,j]');
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { dataDir: '', engine: 'webgl' };
-  for (let i = 0; i < argv.length; i++) {
-    const t = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) usage(`${t} needs a value`);
-      return v;
-    };
+  a.dataDir = parseDataDirArgs(argv, usage, (t, value) => {
     if (t === '--json') a.json = value();
     else if (t === '--engine') {
       const e = value();
       if (e !== 'webgl' && e !== 'webgpu') usage(`--engine must be webgl or webgpu; found '${e}'`);
       a.engine = e;
-    } else if (t === '--scenes') a.scenes = value().split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (t === '--scenes') a.scenes = splitList(value());
     else if (t === '--save') a.save = value();
     else if (t === '--options') {
       const v = value();
@@ -86,17 +78,9 @@ function parseArgs(argv: string[]): Args {
         usage(`--options is not JSON (${(e as Error).message}): ${v}`);
       }
     } else if (t === '--only-layers') a.onlyLayers = value().split(',').map(Number);
-    else if (t === '--experiment') {
-      const [k, v] = value().split('=');
-      if (k !== 'voronoiFills' || !(Number(v) >= 0)) usage(`--experiment: expected voronoiFills=<slack px>; found '${k}=${v}'`);
-      a.experiment = { voronoiFills: Number(v) };
-    }
-    else if (t === '--help' || t === '-h') usage();
-    else if (t.startsWith('--')) usage(`unknown option ${t}`);
-    else if (!a.dataDir) a.dataDir = t;
-    else usage(`unexpected argument ${t}`);
-  }
-  if (!a.dataDir) usage('missing <data-dir>');
+    else return false;
+    return true;
+  });
   return a;
 }
 
@@ -171,7 +155,6 @@ async function main(): Promise<void> {
         extraViews: { diorama: [ORIGINAL_VIEW], rubberSheet: [ORIGINAL_VIEW] },
         ...(args.options ? { decompose: args.options } : {}),
         ...(args.onlyLayers ? { onlyLayers: args.onlyLayers } : {}),
-        ...(args.experiment ? { experiment: args.experiment } : {}),
       });
       const row: (typeof perScene)[string] = {};
       for (const m of METHODS) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DioramaError } from '../src/core/errors';
 import type { Intrinsics } from '../src/core/types';
 import { buildLayerMesh, buildLayerMeshDetailed, MESH_DEFAULTS, type LayerMeshResult, type MeshCrop, type MeshOptions } from '../src/math/mesh';
+import { mulberry32 as rng } from './fixtures/rng';
 
 /*
  * Conventions checked here (src/core/types.ts): vertex pixels are integer pixel corners of the crop; a
@@ -495,18 +496,6 @@ describe('buildLayerMesh: input handling', () => {
     expect(code(() => buildLayerMesh(ok(), K0, { signal: ac.signal }))).toBe('ABORTED');
   });
 });
-
-/** Small deterministic PRNG (mulberry32) so a fast-check seed fully defines a scene. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sceneArb = fc.record({
   w: fc.integer({ min: 1, max: 28 }),

@@ -4,6 +4,7 @@ import { DioramaError } from '../src/core/errors';
 import type { RGBAImage } from '../src/core/types';
 import { BucketQueue } from '../src/math/heap';
 import { inpaintTelea, inpaintTeleaScalar, TELEA_UNREACHABLE_FILL } from '../src/math/telea';
+import { mulberry32 } from './fixtures/rng';
 
 function makeImage(width: number, height: number, f: (x: number, y: number, c: number) => number): RGBAImage {
   const data = new Uint8ClampedArray(width * height * 4);
@@ -50,13 +51,7 @@ const scene = fc
     radius: fc.oneof(fc.constant(5), fc.double({ min: 1, max: 7, noNaN: true })),
   })
   .map((s) => {
-    let a = s.seed >>> 0;
-    const rnd = (): number => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(a ^ (a >>> 15), a | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rnd = mulberry32(s.seed);
     const image = makeImage(s.width, s.height, () => Math.floor(rnd() * 256));
     const hole = maskOf(s.width, s.height, (x, y) => {
       for (const [rx, ry, rw, rh] of s.rects) {

@@ -42,8 +42,6 @@ export interface SceneToRender {
   decompose?: RenderRequest['decompose'];
   /** Diagnostics: build only these layers of the decomposition. */
   onlyLayers?: number[];
-  /** Diagnostics: decomposition variants (scripts/eval/views-experiments.ts). */
-  experiment?: RenderRequest['experiment'];
   /** Orbit views for `diorama` (see views.page.ts). */
   orbit?: RenderRequest['orbit'];
   /** Also render each layered view with the back layer alone (`<view>@back`). */
@@ -94,7 +92,6 @@ export async function openViewRenderer(h: Harness, engine: ViewEngine): Promise<
         ...(s.extraViews ? { extraViews: s.extraViews } : {}),
         ...(s.decompose ? { decompose: s.decompose } : {}),
         ...(s.onlyLayers ? { onlyLayers: s.onlyLayers } : {}),
-        ...(s.experiment ? { experiment: s.experiment } : {}),
         ...(s.orbit ? { orbit: s.orbit } : {}),
         ...(s.backdropPass ? { backdropPass: true } : {}),
       };

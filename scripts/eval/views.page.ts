@@ -36,7 +36,6 @@ import { createDioramaNodes } from '../../src/babylon/pure';
 import { expose, canvas } from '../../test/browser/pages/boot';
 import { CreateRubberSheet } from './rubber-sheet';
 import { CLEAR_GREEN, CLEAR_MAGENTA } from './view-metrics';
-import { voronoiFills } from './views-experiments';
 
 export type ViewMethod = 'diorama' | 'noInpaint' | 'rubberSheet';
 
@@ -66,8 +65,6 @@ export interface RenderRequest {
   decompose?: Omit<DecomposeOptions, 'signal' | 'onProgress'>;
   /** Diagnostics: build only these layer indices (all when omitted). */
   onlyLayers?: number[];
-  /** Diagnostics: variants of the decomposition for `diorama` (scripts/eval/views-experiments.ts). */
-  experiment?: { voronoiFills?: number };
   /**
    * Orbit views for `diorama`, placed from the builder's orbit (`nodes.orbit`: target on the optical axis at
    * the median depth R): yaw and pitch by ±angleDeg around the target (camera at distance R, looking at
@@ -271,8 +268,7 @@ expose({
         dispose = () => sheet.dispose();
       } else {
         const only = req.onlyLayers;
-        let built = method === 'diorama' ? dec! : withoutInpainting(dec!);
-        if (method === 'diorama' && req.experiment?.voronoiFills !== undefined) built = voronoiFills(built, req.experiment.voronoiFills);
+        const built = method === 'diorama' ? dec! : withoutInpainting(dec!);
         const nodes = createDioramaNodes(scene, built, only ? { layerFilter: (l) => only.includes(l.index) } : {});
         if (method === 'diorama') {
           const o = nodes.orbit;

@@ -23,7 +23,7 @@ import { harmonicFill } from '../math/harmonic';
 import { pushPullFill } from '../math/pushpull';
 import { inpaintTelea } from '../math/telea';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
-import { KernelCache, sleb, uleb, wasmModule } from '../math/solver';
+import { KernelCache, i32Const, localGet, localSet, simd, wasmModule } from '../math/wasm';
 
 export interface InpaintOptions {
   /** Width (px) of the hidden band filled in each layer, or 'auto' (default) from the orbit parallax. */
@@ -440,10 +440,9 @@ const SMOOTH = new KernelCache<SmoothKernel>('smooth', () => {
   const V128 = 0x7b;
   // Parameters, then locals (i32 y, k, kend, Wb; v128 v, lo, hi, s, c, e, m, lim4, invLim4).
   const [INV, OUT, ALPHA, W, H, LIM, Y, K, KEND, WB, V, LO, HI, S, C, E, M, LIM4, ILIM4] = Array.from({ length: 19 }, (_, i) => i);
-  const get = (i: number): number[] => [0x20, ...uleb(i)];
-  const set = (i: number): number[] => [0x21, ...uleb(i)];
-  const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-  const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+  const get = localGet;
+  const set = localSet;
+  const i32 = i32Const;
   const f32x4 = (x: number): number[] => simd(0x0c, ...Array.from(new Uint8Array(new Float32Array([x, x, x, x]).buffer)));
   const load = simd(0x00, 0x00, 0x00);
   const store = simd(0x0b, 0x00, 0x00);

@@ -70,7 +70,7 @@
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
 import type { Intrinsics, LayerMesh, Rect } from '../core/types';
-import { KernelCache, sleb, uleb, wasmModule } from './solver';
+import { KernelCache, i32Const, localGet, localSet, simd, uleb, wasmModule } from './wasm';
 
 /** Options of {@link buildLayerMesh}; every field is optional, defaults in {@link MESH_DEFAULTS}. */
 export interface MeshOptions {
@@ -1807,10 +1807,9 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
   const [D, A, F, LO, HI, M, W, CW, FW, FH] = Array.from({ length: 10 }, (_, i) => i);
   const [BX, BY, PD, PA, N] = [10, 11, 12, 13, 14]; // i32 locals
   const [LO4, HI4, ANY, ALLM, M0, MX, MY, MXY, DZ, C, DV] = Array.from({ length: 11 }, (_, i) => 15 + i); // v128 locals
-  const get = (i: number): number[] => [0x20, ...uleb(i)];
-  const set = (i: number): number[] => [0x21, ...uleb(i)];
-  const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-  const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+  const get = localGet;
+  const set = localSet;
+  const i32 = i32Const;
   const f32x4 = (a: number, b: number, c: number, d: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([a, b, c, d]).buffer));
   const zero = simd(0x0c, ...new Array<number>(16).fill(0));
   const ones = simd(0x0c, ...new Array<number>(16).fill(0xff));

@@ -36,6 +36,7 @@
  * sweepModuleBytes), where the platform allows; the set-up and the scalar recurrences stay in JavaScript.
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
+import { KernelCache, i32Const, localGet, localSet, simd, uleb, wasmModule, type KernelInstance } from './wasm';
 
 export interface GridSystem {
   width: number;
@@ -93,59 +94,6 @@ const WORK_VECTORS = 8;
 
 /** The WebAssembly sweep (see sweepModuleBytes): the work vectors live in its memory. */
 type SweepKernel = (y: number, r: number, p: number, s: number, w: number, ax: number, ay: number, W: number, H: number, alpha: number, beta: number, alphaPrev: number, updateY: number) => void;
-
-/** A kernel instance: its exported function and its memory. */
-export interface KernelInstance<F> {
-  memory: WebAssembly.Memory;
-  fn: F;
-}
-
-/**
- * A one-function WebAssembly kernel (see wasmModule), compiled on first use and instantiated with its own
- * memory, which is kept between calls through a WeakRef (so an idle kernel does not pin its memory) and
- * grown on demand. `get` returns undefined where WebAssembly (with SIMD) is unavailable or refused (e.g. a
- * content security policy without 'wasm-unsafe-eval'), or the memory cannot be had: callers then run their
- * JavaScript loop instead.
- */
-export class KernelCache<F> {
-  private module: WebAssembly.Module | null | undefined;
-  private held: WeakRef<KernelInstance<F>> | undefined;
-
-  constructor(
-    private readonly name: string,
-    private readonly build: () => Uint8Array<ArrayBuffer>,
-  ) {}
-
-  /** The kernel with at least `bytes` bytes of memory. */
-  get(bytes: number): KernelInstance<F> | undefined {
-    if (this.module === null) return undefined;
-    try {
-      if (this.module === undefined) {
-        const code = this.build();
-        this.module = typeof WebAssembly === 'object' && WebAssembly.validate(code) ? new WebAssembly.Module(code) : null;
-        if (this.module === null) return undefined;
-      }
-    } catch {
-      this.module = null;
-      return undefined;
-    }
-    try {
-      const pages = Math.ceil(bytes / 65536);
-      let k = this.held?.deref();
-      if (!k) {
-        const memory = new WebAssembly.Memory({ initial: pages });
-        const instance = new WebAssembly.Instance(this.module, { env: { mem: memory } });
-        k = { memory, fn: instance.exports[this.name] as F };
-        this.held = new WeakRef(k);
-      } else if (k.memory.buffer.byteLength < bytes) {
-        k.memory.grow(pages - k.memory.buffer.byteLength / 65536);
-      }
-      return k;
-    } catch {
-      return undefined;
-    }
-  }
-}
 
 /** Work vectors, and the kernel whose memory holds them (with their byte offsets there) when there is one. */
 interface Scratch {
@@ -476,32 +424,6 @@ function sweep(work: Work, alpha: number, beta: number, alphaPrev: number, updat
 // γ and δ (float64). Arguments: offsets of y, r, p, s, w, ax, ay (element 0 of each padded vector), W, H,
 // α, β, α_prev, updateY.
 
-/** Unsigned LEB128 (WebAssembly's integer encoding); exported with sleb and wasmModule for other kernels. */
-export function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128. */
-export function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
 /** The kernel's bytecode (a module importing `env.mem` and exporting `sweep`). */
 function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
   const I32 = 0x7f;
@@ -524,15 +446,14 @@ function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
     invariant(i >= 0, `wasm kernel: unknown local ${n}`);
     return i;
   };
-  const get = (n: string): number[] => [0x20, ...uleb(ix(n))];
-  const set = (n: string): number[] => [0x21, ...uleb(ix(n))];
-  const i32 = (n: number): number[] => [0x41, ...sleb(n)];
+  const get = (n: string): number[] => localGet(ix(n));
+  const set = (n: string): number[] => localSet(ix(n));
+  const i32 = i32Const;
   const ADD = 0x6a;
   const SUB = 0x6b;
   const MUL = 0x6c;
   const LT_S = 0x48;
   const EQZ = 0x45;
-  const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
   const vload = simd(0x00, 0x00, 0x00); // v128.load align=1 offset=0
   const vstore = simd(0x0b, 0x00, 0x00);
   const fload = [0x2a, 0x02, 0x00]; // f32.load
@@ -670,25 +591,6 @@ function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
     ...END,
   ];
   return wasmModule('sweep', paramTypes, locals.map(([, t]) => t), body);
-}
-
-/**
- * A WebAssembly module of one function `name`(params) → () with the given local types and body (ending
- * with `end`), importing its memory as `env.mem`.
- */
-export function wasmModule(name: string, params: number[], locals: number[], body: number[]): Uint8Array<ArrayBuffer> {
-  const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-  const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-  const str = (s: string): number[] => vec(Array.from(s, (ch) => [ch.charCodeAt(0)]));
-  const func = [...vec(locals.map((t) => [1, t])), ...body];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(params.map((t) => [t])), ...vec([])]])), // type 0: (params) → ()
-    ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])), // import env.mem, min 1 page
-    ...section(3, vec([[0]])), // function 0 has type 0
-    ...section(7, vec([[...str(name), 0x00, 0x00]])), // export it
-    ...section(10, vec([[...uleb(func.length), ...func]])), // its code
-  ]);
 }
 
 /**

@@ -183,25 +183,9 @@ export function upsampleMask(
   H: number,
   threshold = 0,
 ): CropMask {
-  // Bounding box of the cells above the threshold.
-  let cx0 = lw, cy0 = lh, cx1 = -1, cy1 = -1;
-  for (let j = 0; j < lh; j++) {
-    const row = offset + j * lw;
-    for (let i = 0; i < lw; i++) {
-      if (logits[row + i]! > threshold) {
-        if (i < cx0) cx0 = i;
-        if (i > cx1) cx1 = i;
-        if (j < cy0) cy0 = j;
-        if (j > cy1) cy1 = j;
-      }
-    }
-  }
-  if (cx1 < 0) return emptyMask();
-  const tx = linearTaps(lw, W);
-  const ty = linearTaps(lh, H);
-  // Photo columns/rows whose taps touch the cell range; i0 and i1 are non-decreasing in the output index.
-  const x0 = firstIndex(tx.i1, cx0), x1 = lastIndex(tx.i0, cx1);
-  const y0 = firstIndex(ty.i1, cy0), y1 = lastIndex(ty.i0, cy1);
+  const span = photoSpanAbove(logits, offset, lw, lh, W, H, threshold);
+  if (!span) return emptyMask();
+  const { tx, ty, x0, x1, y0, y1 } = span;
   if (x1 < x0 || y1 < y0) return emptyMask();
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
@@ -236,6 +220,40 @@ export function upsampleMask(
   }
   if (area === 0) return emptyMask();
   return cropTo({ x: x0, y: y0, width: bw, height: bh }, buf, minX, minY, maxX, maxY, area);
+}
+
+/**
+ * The photo pixels an upsampled logit map can have above `threshold` at: the bounding box of the cells above
+ * it, widened to the photo columns [x0, x1] and rows [y0, y1] whose bilinear taps touch that box (a convex
+ * combination of values ≤ threshold cannot exceed it). Undefined when no cell is above the threshold; the
+ * ranges may be empty (x1 < x0 or y1 < y0). Also returns the taps, for the caller's interpolation.
+ */
+function photoSpanAbove(
+  logits: Float32Array,
+  offset: number,
+  lw: number,
+  lh: number,
+  W: number,
+  H: number,
+  threshold: number,
+): { tx: LinearTaps; ty: LinearTaps; x0: number; x1: number; y0: number; y1: number } | undefined {
+  let cx0 = lw, cy0 = lh, cx1 = -1, cy1 = -1;
+  for (let j = 0; j < lh; j++) {
+    const row = offset + j * lw;
+    for (let i = 0; i < lw; i++) {
+      if (logits[row + i]! > threshold) {
+        if (i < cx0) cx0 = i;
+        if (i > cx1) cx1 = i;
+        if (j < cy0) cy0 = j;
+        if (j > cy1) cy1 = j;
+      }
+    }
+  }
+  if (cx1 < 0) return undefined;
+  const tx = linearTaps(lw, W);
+  const ty = linearTaps(lh, H);
+  // i0 and i1 are non-decreasing in the output index, so the ranges are found by binary search.
+  return { tx, ty, x0: firstIndex(tx.i1, cx0), x1: lastIndex(tx.i0, cx1), y0: firstIndex(ty.i1, cy0), y1: lastIndex(ty.i0, cy1) };
 }
 
 function firstIndex(arr: Int32Array, atLeast: number): number {
@@ -573,23 +591,9 @@ export function stabilityScoreUpsampled(
 ): number {
   const lo = threshold - stabilityOffset;
   const hi = threshold + stabilityOffset;
-  let cx0 = lw, cy0 = lh, cx1 = -1, cy1 = -1;
-  for (let j = 0; j < lh; j++) {
-    const row = offset + j * lw;
-    for (let i = 0; i < lw; i++) {
-      if (logits[row + i]! > lo) {
-        if (i < cx0) cx0 = i;
-        if (i > cx1) cx1 = i;
-        if (j < cy0) cy0 = j;
-        if (j > cy1) cy1 = j;
-      }
-    }
-  }
-  if (cx1 < 0) return 0;
-  const tx = linearTaps(lw, W);
-  const ty = linearTaps(lh, H);
-  const x0 = firstIndex(tx.i1, cx0), x1 = lastIndex(tx.i0, cx1);
-  const y0 = firstIndex(ty.i1, cy0), y1 = lastIndex(ty.i0, cy1);
+  const span = photoSpanAbove(logits, offset, lw, lh, W, H, lo);
+  if (!span) return 0;
+  const { tx, ty, x0, x1, y0, y1 } = span;
   let inter = 0;
   let union = 0;
   for (let y = y0; y <= y1; y++) {

@@ -35,7 +35,7 @@ import { DioramaError, throwIfAborted } from '../core/errors';
 import type { BinaryMask, MasksInput, RGBAImage } from '../core/types';
 import { modelError } from './errors';
 import { type LoadModelOptions, type ModelSource, loadModelBytes } from './registry';
-import type { CpuTensor, ModelRuntime, ModelSession, SessionOptions } from './runtime';
+import type { CpuTensor, ModelContract, ModelRuntime, ModelSession, SessionOptions } from './runtime';
 import {
   SAM3_DETECTOR_DECODER_CONTRACT,
   SAM3_DETECTOR_VISION_CONTRACT,
@@ -270,6 +270,30 @@ function inUnit(name: string, v: number): number {
   return v;
 }
 
+/**
+ * Loads the model files of `graphs` in order and creates a session for each against its contract. The
+ * precision of every file is chosen by `options.choosePrecision`, else by the runtime. If any step fails,
+ * the sessions already created are disposed before the error is rethrown.
+ */
+async function loadSessions(
+  runtime: ModelRuntime,
+  graphs: ReadonlyArray<readonly [ModelSource, ModelContract]>,
+  options: LoadModelOptions & SessionOptions,
+): Promise<ModelSession[]> {
+  const choosePrecision = options.choosePrecision ?? ((r, a) => runtime.choosePrecision(r, a));
+  const made: ModelSession[] = [];
+  try {
+    for (const [src, contract] of graphs) {
+      const bytes = await loadModelBytes(src, { ...options, choosePrecision });
+      made.push(await runtime.createSession(bytes, contract, options));
+    }
+    return made;
+  } catch (e) {
+    await Promise.all(made.map((s) => s.dispose()));
+    throw e;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Tracker: prompts and automatic masks
 
@@ -314,17 +338,11 @@ export class Sam3Tracker {
     sources: Sam3TrackerSources = {},
     options: LoadModelOptions & SessionOptions & Sam3TrackerOptions = {},
   ): Promise<Sam3Tracker> {
-    const choosePrecision = options.choosePrecision ?? ((r, a) => runtime.choosePrecision(r, a));
-    const venc = await loadModelBytes(sources.visionEncoder ?? 'sam3-tracker-vision-encoder', { ...options, choosePrecision });
-    const vs = await runtime.createSession(venc, SAM3_TRACKER_VISION_CONTRACT, options);
-    try {
-      const dec = await loadModelBytes(sources.decoder ?? 'sam3-tracker-decoder', { ...options, choosePrecision });
-      const ds = await runtime.createSession(dec, SAM3_TRACKER_DECODER_CONTRACT, options);
-      return new Sam3Tracker(vs, ds, options);
-    } catch (e) {
-      await vs.dispose();
-      throw e;
-    }
+    const [vs, ds] = await loadSessions(runtime, [
+      [sources.visionEncoder ?? 'sam3-tracker-vision-encoder', SAM3_TRACKER_VISION_CONTRACT],
+      [sources.decoder ?? 'sam3-tracker-decoder', SAM3_TRACKER_DECODER_CONTRACT],
+    ], options);
+    return new Sam3Tracker(vs!, ds!, options);
   }
 
   /** Runs the vision encoder on a photo once; the returned embedding serves every later call on it. */
@@ -589,17 +607,12 @@ export class Sam3Concepts {
 
   /** Loads the three graphs and the tokenizer (its length follows the text encoder's declared input). */
   static async load(runtime: ModelRuntime, sources: Sam3ConceptSources, options: LoadModelOptions & SessionOptions = {}): Promise<Sam3Concepts> {
-    const choosePrecision = options.choosePrecision ?? ((r, a) => runtime.choosePrecision(r, a));
-    const made: ModelSession[] = [];
+    const made = await loadSessions(runtime, [
+      [sources.visionEncoder ?? 'sam3-concept-vision-encoder', SAM3_DETECTOR_VISION_CONTRACT],
+      [sources.textEncoder ?? 'sam3-concept-text-encoder', SAM3_TEXT_ENCODER_CONTRACT],
+      [sources.decoder ?? 'sam3-concept-decoder', SAM3_DETECTOR_DECODER_CONTRACT],
+    ], options);
     try {
-      for (const [src, contract] of [
-        [sources.visionEncoder ?? 'sam3-concept-vision-encoder', SAM3_DETECTOR_VISION_CONTRACT],
-        [sources.textEncoder ?? 'sam3-concept-text-encoder', SAM3_TEXT_ENCODER_CONTRACT],
-        [sources.decoder ?? 'sam3-concept-decoder', SAM3_DETECTOR_DECODER_CONTRACT],
-      ] as const) {
-        const bytes = await loadModelBytes(src, { ...options, choosePrecision });
-        made.push(await runtime.createSession(bytes, contract, options));
-      }
       const L = made[1]!.inputs.get('input_ids')?.shape?.[1];
       const tok = new TextTokenizer(sources.tokenizer, sources.tokenizerConfig ?? {}, { maxLength: typeof L === 'number' ? L : 32 });
       return new Sam3Concepts(made[0]!, made[1]!, made[2]!, tok);

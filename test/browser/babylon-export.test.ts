@@ -5,24 +5,18 @@
  * (the reload blends straight alpha, the plugin premultiplied; they differ only on partially transparent
  * texels). The export itself leaves no GPU object behind.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, hasSharedData, openPage, startHarness, type Harness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, hasSharedData, openPage, useHarness } from './harness';
 
 describe.skipIf(!hasChromium)('babylon GLB export', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness({ timeout: 120_000 });
 
   const cases: { engine: 'webgl' | 'webgpu'; scene?: string }[] = [{ engine: 'webgl' }, { engine: 'webgpu' }];
   if (hasSharedData) cases.push({ engine: 'webgl', scene: 'teddy' }, { engine: 'webgpu', scene: 'teddy' });
 
   for (const c of cases) {
     it(`${c.engine}, ${c.scene ?? 'synthetic'}: reloads with the same layers, BLEND and order, and renders the same view`, async () => {
-      const { page, errors } = await openPage(h, 'test/browser/pages/babylon-export.page.ts');
+      const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-export.page.ts');
       const r = (await page.evaluate((a) => window.diorama.exportReload(a), c)) as Record<string, any>;
       console.log(`[babylon-export] ${c.engine} ${c.scene ?? 'synthetic'}: ${r.layers} layers, GLB ${r.gltfInfo.bytes} B, reload vs plugin ${r.psnrReloadVsPlugin.toFixed(2)} dB, plugin vs photo ${r.psnrPluginVsPhoto.toFixed(2)} dB`);
       const L = r.layers;
@@ -56,7 +50,7 @@ describe.skipIf(!hasChromium)('babylon GLB export', () => {
 
   for (const engine of ['webgl', 'webgpu'] as const) {
     it(`${engine}: exporting leaves no GPU object, engine texture or scene material behind`, async () => {
-      const { page } = await openPage(h, 'test/browser/pages/babylon-export.page.ts');
+      const { page } = await openPage(h(), 'test/browser/pages/babylon-export.page.ts');
       const r = (await page.evaluate((e) => window.diorama.exportRelease({ engine: e }), engine)) as { rounds: Record<string, unknown>[] };
       // Round 0 warms up Babylon's own caches (its image encoder's engine, WebGPU's default material);
       // round 1 must end exactly where round 0 ended.

@@ -3,9 +3,9 @@
  * points, a URL, a File and bytes, pluginOptions reaching the plugin, byte and stage progress, typed errors
  * that leave the scene unchanged, cancellation by dispose(), and release of every resource after dispose.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { hasChromium, openPage, startHarness, type Harness } from './harness';
+import { hasChromium, openPage, useHarness } from './harness';
 
 type Snapshot = Record<'meshes' | 'materials' | 'textures' | 'transformNodes' | 'geometries' | 'engineTextures' | 'gpuBuffers' | 'gpuTextures', number>;
 interface ErrorInfo {
@@ -21,18 +21,12 @@ interface ErrorInfo {
 const STAGES = ['image', 'depth', 'validate', 'masks', 'harmonize', 'layers', 'inpaint', 'mesh', 'nodes', 'complete'];
 
 describe.skipIf(!hasChromium)('babylon loader plugin', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness({ timeout: 120_000 });
 
   for (const engine of ['webgl', 'webgpu'] as const) {
     describe(engine, () => {
       it('ImportMeshAsync loads bytes, a File and a URL; pluginOptions reach the plugin; progress is reported', async () => {
-        const { page, errors } = await openPage(h, 'test/browser/pages/babylon-loader.page.ts');
+        const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-loader.page.ts');
         const r = (await page.evaluate((e) => window.diorama.importSources({ engine: e }), engine)) as Record<string, any>;
         for (const kind of ['bytes', 'file', 'url']) {
           const x = r[kind];
@@ -62,7 +56,7 @@ describe.skipIf(!hasChromium)('babylon loader plugin', () => {
       }, 300_000);
 
       it('AppendSceneAsync and LoadAssetContainerAsync; dispose returns every count to its baseline', async () => {
-        const { page, errors } = await openPage(h, 'test/browser/pages/babylon-loader.page.ts');
+        const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-loader.page.ts');
         const r = (await page.evaluate((e) => window.diorama.appendAndContainer({ engine: e }), engine)) as Record<string, any>;
         const L = r.appendLayers;
         expect(L).toBeGreaterThanOrEqual(2);
@@ -83,7 +77,7 @@ describe.skipIf(!hasChromium)('babylon loader plugin', () => {
       }, 300_000);
 
       it('corrupt, non-image, empty, huge and depth-less inputs give typed errors and leave the scene unchanged', async () => {
-        const { page } = await openPage(h, 'test/browser/pages/babylon-loader.page.ts');
+        const { page } = await openPage(h(), 'test/browser/pages/babylon-loader.page.ts');
         const r = (await page.evaluate((e) => window.diorama.badInputs({ engine: e }), engine)) as { before: Snapshot; cases: Record<string, ErrorInfo> };
         const expected: Record<string, string> = {
           corrupt: 'DECODE_FAILED',
@@ -112,7 +106,7 @@ describe.skipIf(!hasChromium)('babylon loader plugin', () => {
       }, 300_000);
 
       it('dispose() during loading cancels cleanly; an aborted signal cancels; the loader still works afterwards', async () => {
-        const { page } = await openPage(h, 'test/browser/pages/babylon-loader.page.ts');
+        const { page } = await openPage(h(), 'test/browser/pages/babylon-loader.page.ts');
         const r = (await page.evaluate((e) => window.diorama.cancel({ engine: e }), engine)) as Record<string, any>;
         expect(r.duringDecompose.stageAtDispose).toBe('harmonize');
         for (const k of ['duringDecompose', 'duringFetch', 'externalSignal']) {
@@ -134,7 +128,7 @@ describe.skipIf(!hasChromium)('babylon loader plugin', () => {
     const mm = new Uint16Array(W * H);
     for (let i = 0; i < mm.length; i++) mm[i] = (i * 2654435761) % 65536;
     const png = await sharp(mm, { raw: { width: W, height: H, channels: 1, premultiplied: false } }).toColourspace('grey16').png().toBuffer();
-    const { page, errors } = await openPage(h, 'test/browser/pages/babylon-loader.page.ts');
+    const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-loader.page.ts');
     const g = (await page.evaluate((b) => window.diorama.png16({ base64: b }), png.toString('base64'))) as { width: number; height: number; samples: number[] };
     expect([g.width, g.height]).toEqual([W, H]);
     expect(g.samples).toEqual(Array.from(mm));

@@ -9,8 +9,8 @@
  * rounding (≤ 1 level) and the mesh's bounded texture swim (≤ 0.125 px on slanted cells): a few levels
  * on a small fraction of pixels, i.e. far above 38 dB (RMSE 3.2 levels).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, openPage, startHarness, type Harness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, openPage, useHarness } from './harness';
 
 interface Counts {
   buffers: number;
@@ -27,18 +27,12 @@ interface RenderResult {
 }
 
 describe.skipIf(!hasChromium)('babylon nodes: original view and dispose (synthetic scene)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness({ timeout: 120_000 });
 
   for (const engine of ['webgl', 'webgpu'] as const) {
     for (const depthMode of ['layered', 'scene'] as const) {
       it(`${engine}, depthMode ${depthMode}: photo camera reproduces the photo; dispose frees everything`, async () => {
-        const { page, errors } = await openPage(h, 'test/browser/pages/babylon-nodes.page.ts');
+        const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-nodes.page.ts');
         const r = (await page.evaluate((a) => window.diorama.synthetic(a), { engine, nodes: { depthMode } })) as RenderResult;
         console.log(`[babylon-nodes] ${engine} ${depthMode}: PSNR ${r.psnr.toFixed(2)} dB, ${r.layers} layers, holes ${r.holes}`);
         expect(r.layers).toBeGreaterThanOrEqual(2);
@@ -56,7 +50,7 @@ describe.skipIf(!hasChromium)('babylon nodes: original view and dispose (synthet
 
   for (const engine of ['webgl', 'webgpu'] as const) {
     it(`${engine}: off-centre principal point (cx, cy) = (144, 80) in a 256×192 photo is honoured`, async () => {
-      const { page, errors } = await openPage(h, 'test/browser/pages/babylon-nodes.page.ts');
+      const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-nodes.page.ts');
       const r = (await page.evaluate((e) => window.diorama.syntheticOffCentre({ engine: e }), engine)) as RenderResult & { intrinsics: { cx: number; cy: number } };
       console.log(`[babylon-nodes] ${engine} off-centre: PSNR ${r.psnr.toFixed(2)} dB`);
       expect([r.intrinsics.cx, r.intrinsics.cy]).toEqual([144, 80]);
@@ -68,7 +62,7 @@ describe.skipIf(!hasChromium)('babylon nodes: original view and dispose (synthet
     }, 300_000);
 
     it(`${engine}: lit layers under a uniform white hemispheric light show the photo's colours`, async () => {
-      const { page, errors } = await openPage(h, 'test/browser/pages/babylon-nodes.page.ts');
+      const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-nodes.page.ts');
       const r = (await page.evaluate((e) => window.diorama.syntheticLit({ engine: e }), engine)) as RenderResult;
       console.log(`[babylon-nodes] ${engine} lit: PSNR ${r.psnr.toFixed(2)} dB (buffers before/after dispose ${r.before.buffers}/${r.after.buffers})`);
       // Irradiance 1 for every normal (sky = ground = white): lit colour = texture colour; straight-alpha
@@ -87,7 +81,7 @@ describe.skipIf(!hasChromium)('babylon nodes: original view and dispose (synthet
 
   for (const engine of ['webgl', 'webgpu'] as const) {
     it(`${engine}: 'layered' depth keeps the layers' order over true depth and resolves self-occlusion; 'scene' draws in order`, async () => {
-      const { page, errors } = await openPage(h, 'test/browser/pages/babylon-nodes.page.ts');
+      const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-nodes.page.ts');
       const layered = (await page.evaluate((e) => window.diorama.selfOcclusion({ engine: e, nodes: { depthMode: 'layered' } }), engine)) as Record<string, number[]>;
       const scene = (await page.evaluate((e) => window.diorama.selfOcclusion({ engine: e, nodes: { depthMode: 'scene' } }), engine)) as Record<string, number[]>;
       const [RED, GREEN, BLUE, YELLOW] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];

@@ -7,24 +7,18 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, hasSharedData, openPage, startHarness, SHARED_DATA, type Harness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, hasSharedData, openPage, SHARED_DATA, useHarness } from './harness';
 
 const stereoDir = join(SHARED_DATA, 'stereo');
 const scenes = hasSharedData && existsSync(stereoDir) ? readdirSync(stereoDir).filter((n) => existsSync(join(stereoDir, n, 'left.png')) && existsSync(join(stereoDir, n, 'disp.pfm'))).sort() : [];
 
 describe.skipIf(!hasChromium || scenes.length === 0)('babylon loader: original view of the stereo scenes (shared data)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness({ timeout: 120_000 });
 
   for (const scene of scenes) {
     it(`${scene}: WebGL2 and WebGPU renders of the photo camera reproduce left.png (PSNR ≥ 38 dB)`, async () => {
-      const { page, errors } = await openPage(h, 'test/browser/pages/babylon-loader.page.ts');
+      const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-loader.page.ts');
       const r = (await page.evaluate((a) => window.diorama.stereoOriginal(a), { scene, engines: ['webgl', 'webgpu'] })) as Record<string, { psnr: number; holes: number; layers: number; loadMs: number }>;
       for (const engine of ['webgl', 'webgpu']) {
         const e = r[engine]!;

@@ -3,20 +3,14 @@
  * rule, so the same iteration count; the harmonized depth then differs only by float32 summation order in CG
  * (bench/gpu.bench.ts measures ~1e-4 at the worst pixel after 9 iterations at 1080p), well inside 1e-3.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, openPage, startHarness, type Harness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, openPage, useHarness } from './harness';
 
 describe.skipIf(!hasChromium)('decompose with the gpu option (Chromium, WebGPU)', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness();
 
   it('runs Stage 1 on the GPU and matches the CPU pipeline', async () => {
-    const { page, errors } = await openPage(h, 'test/browser/pages/gpu-decompose.page.ts');
+    const { page, errors } = await openPage(h(), 'test/browser/pages/gpu-decompose.page.ts');
     const r = (await page.evaluate('window.diorama.compare()')) as {
       backend: string; cpuBackend: string; validation: string | null; maxRel: number; layers: number[]; iterations: number[];
     };

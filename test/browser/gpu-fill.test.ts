@@ -7,23 +7,19 @@
  * (f32 here, f64 on the CPU); the pure Laplacian with Dirichlet ring of these problems (discs up to a quarter
  * of the side) has κ ~ (disc diameter)², which still leaves the f32 error floor κ·u well below 1e-4.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { hasChromium, openPage, startHarness, type Harness } from './harness';
+import { hasChromium, openPage, useHarness } from './harness';
 
 describe.skipIf(!hasChromium)('harmonicFillGpu vs harmonicFill (Chromium)', () => {
-  let h: Harness;
+  const h = useHarness({ timeout: 120_000 });
   let page: Page;
   let errors: string[];
   let available = false;
   beforeAll(async () => {
-    h = await startHarness();
-    ({ page, errors } = await openPage(h, 'test/browser/pages/gpu-fill.page.ts'));
+    ({ page, errors } = await openPage(h(), 'test/browser/pages/gpu-fill.page.ts'));
     available = ((await page.evaluate('window.diorama.adapter()')) as { available: boolean }).available;
   }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   const cases = [
     { name: 'linear, tolerance 1e-6', width: 96, height: 80, domain: 'linear', tolerance: 1e-6, maxIterations: 2000, isolated: false },

@@ -13,26 +13,22 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { SHARED_DATA, hasChromium, hasSharedData, openPage, startHarness, type Harness } from './harness';
+import { SHARED_DATA, hasChromium, hasSharedData, openPage, useHarness } from './harness';
 
 const METRICS = ['absrel', 'absrelEdge', 'absrelEdgeCovered', 'absrelEdgeUncovered', 'boundaryF1', 'dbeAccuracy', 'dbeCompleteness'] as const;
 const scenes = hasSharedData ? readdirSync(join(SHARED_DATA, 'stereo')).sort() : [];
 
 describe.skipIf(!hasChromium || !hasSharedData)(`harmonizeGpu vs harmonize on the stereo scenes (${hasSharedData ? `${scenes.length} scenes` : '../shared/data absent'})`, () => {
-  let h: Harness;
+  const h = useHarness({ timeout: 120_000 });
   let page: Page;
   let errors: string[];
   let available = false;
   beforeAll(async () => {
-    h = await startHarness();
-    ({ page, errors } = await openPage(h, 'test/browser/pages/gpu-harmonize.page.ts'));
+    ({ page, errors } = await openPage(h(), 'test/browser/pages/gpu-harmonize.page.ts'));
     available = ((await page.evaluate('window.diorama.adapter()')) as { available: boolean }).available;
   }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   for (const name of scenes) {
     it(`${name}: §1 metrics of the GPU solve within 1 % of the CPU path`, async (ctx) => {

@@ -14,26 +14,22 @@
  *   of the tolerance; the change of x in one late iteration is of the order of the residual, so those cases
  *   use a tolerance ≤ 1e-6 to keep that step far below 1e-4.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { hasChromium, openPage, startHarness, type Harness } from './harness';
+import { hasChromium, openPage, useHarness } from './harness';
 
 const KERNEL_TOL = 2e-6;
 const SOLVE_TOL = 1e-4;
 
 describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromium)', () => {
-  let h: Harness;
+  const h = useHarness({ timeout: 120_000 });
   let page: Page;
   let errors: string[];
   let available = false;
   beforeAll(async () => {
-    h = await startHarness();
-    ({ page, errors } = await openPage(h, 'test/browser/pages/gpu-pcg.page.ts'));
+    ({ page, errors } = await openPage(h(), 'test/browser/pages/gpu-pcg.page.ts'));
     available = ((await page.evaluate('window.diorama.adapter()')) as { available: boolean }).available;
   }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   const call = async <T>(fn: string, args: unknown): Promise<T> => (await page.evaluate((f, a) => window.diorama[f]!(a), fn, args as never)) as T;
   const seed = (): number => Math.floor(Math.random() * 2 ** 31);

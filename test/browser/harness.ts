@@ -7,6 +7,8 @@
  * A page entry (e.g. test/browser/pages/foo.page.ts) assigns its test functions to `window.diorama` and
  * then sets `window.dioramaReady = true`. A vitest file opens it with `openPage(h, 'test/browser/pages/foo.page.ts')`
  * and calls `page.evaluate(() => window.diorama.someTest(args))`.
+ * `const h = useHarness()` inside a describe block starts the server and browser in beforeAll and closes
+ * them in afterAll; `h()` returns the harness.
  *
  * URL layout of the server:
  *   /<path>            a file of the repository (node_modules included, so onnxruntime-web's .wasm is at
@@ -18,6 +20,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll } from 'vitest';
 import { startStaticServer, type StaticServer } from '../../demo/server';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -128,6 +131,26 @@ export async function startHarness(extraArgs: string[] = []): Promise<Harness> {
       await browser.close().catch(() => undefined);
       await server.close();
     },
+  };
+}
+
+/**
+ * Registers, in the calling describe block, a beforeAll that starts a harness (after `before`, e.g. writing
+ * fixtures, within the same hook and its `timeout`) and an afterAll that closes it. Returns a getter for the
+ * harness, valid inside tests and hooks registered after this call (beforeAll hooks run in order).
+ */
+export function useHarness(options: { timeout?: number; before?: () => Promise<unknown>; extraArgs?: string[] } = {}): () => Harness {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    await options.before?.();
+    h = await startHarness(options.extraArgs);
+  }, options.timeout);
+  afterAll(async () => {
+    await h?.close();
+  });
+  return () => {
+    if (!h) throw new Error('useHarness: the harness is not started (use the getter inside tests or later hooks)');
+    return h;
   };
 }
 

@@ -12,26 +12,21 @@
  * rounded values from the same input; the adapter's pre/post-processing is shared CPU code. We allow 1e-5
  * (a few ulp at values ≤ 5.3) in case an EP fuses the Add differently.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { bundleEntry, hasChromium, openPage, startHarness, type Harness } from './harness';
+import { bundleEntry, hasChromium, openPage, useHarness } from './harness';
 import sharp from 'sharp';
 import { DEPTH_OFFSET, IMAGENET_MEAN, IMAGENET_STD, writeModels } from '../fixtures/make-models';
 
 describe.skipIf(!hasChromium)('models in Chromium', () => {
-  let h: Harness;
+  const h = useHarness({ timeout: 180_000, before: writeModels });
   let page: Page;
   let errors: string[];
   let webgpu = false;
   beforeAll(async () => {
-    await writeModels();
-    h = await startHarness();
-    ({ page, errors } = await openPage(h, 'test/browser/pages/models.page.ts'));
+    ({ page, errors } = await openPage(h(), 'test/browser/pages/models.page.ts'));
     webgpu = ((await call<{ webgpu: boolean }>('environment', {})).webgpu);
   }, 180_000);
-  afterAll(async () => {
-    await h?.close();
-  });
 
   const call = async <T>(fn: string, args: unknown): Promise<T> => (await page.evaluate((f, a) => window.diorama[f]!(a), fn, args as never)) as T;
 

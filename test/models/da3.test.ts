@@ -8,13 +8,13 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DioramaError } from '../../src/core/errors';
 import type { RGBAImage } from '../../src/core/types';
 import { DEFAULT_FOV_DEGREES } from '../../src/core/validate';
 import { DA3_CONTRACT, da2ProcessingSize, da3ProcessingSize, loadDepthModel, type DepthModel } from '../../src/models/da3';
 import { createRuntime, type ModelRuntime } from '../../src/models/runtime';
 import { CAMERA_FOV_DEG, DEPTH_OFFSET, IMAGENET_MEAN, IMAGENET_STD, da2Model, da3Model } from '../fixtures/make-models';
 import { GraphBuilder } from '../fixtures/onnx/writer';
+import { rejection } from './helpers';
 
 /** What the tiny models compute from a red byte. */
 const modelOut = (red: number) => (red / 255 - IMAGENET_MEAN[0]) / IMAGENET_STD[0] + DEPTH_OFFSET;
@@ -46,16 +46,6 @@ function maxErr(a: Float32Array, W: number, f: (x: number, y: number) => number)
     }
   }
   return { err, x: at % W, y: Math.floor(at / W) };
-}
-
-async function rejection(p: Promise<unknown>): Promise<DioramaError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DioramaError);
-    return e as DioramaError;
-  }
-  throw new Error('expected a rejection');
 }
 
 let rt: ModelRuntime;

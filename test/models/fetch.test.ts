@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DioramaError } from '../../src/core/errors';
 import { memoryCache, type ModelCache } from '../../src/models/cache';
 import { cacheFileName, diskCache } from '../../src/models/cache-node';
 import { loadDepthModel } from '../../src/models/da3';
@@ -24,6 +23,7 @@ import { type DownloadProgress, fetchModelFile, sha256Hex } from '../../src/mode
 import { MODEL_REGISTRY, huggingFaceUrl, loadModelBytes, variantFile } from '../../src/models/registry';
 import { createRuntime } from '../../src/models/runtime';
 import { EXTERNAL_WEIGHTS, da2Model, externalDataModel } from '../fixtures/make-models';
+import { rejection } from './helpers';
 
 const BIG = new Uint8Array(256 * 1024).map((_, i) => (i * 31 + (i >> 8)) & 255);
 const BIG_SHA = createHash('sha256').update(BIG).digest('hex');
@@ -78,16 +78,6 @@ afterAll(async () => {
   await new Promise<void>((ok) => server.close(() => ok()));
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function rejection(p: Promise<unknown>): Promise<DioramaError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DioramaError);
-    return e as DioramaError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Byte equality without a per-element deep compare. */
 function same(a: Uint8Array, b: Uint8Array): boolean {

@@ -14,16 +14,7 @@ import { DioramaError } from '../../src/core/errors';
 import { bindContract, createRuntime, defineContract, float32ToHalf, fromHalfBits, halfToFloat32, toHalfBits } from '../../src/models/runtime';
 import { da3Model } from '../fixtures/make-models';
 import { GraphBuilder, attr } from '../fixtures/onnx/writer';
-
-async function rejection(p: Promise<unknown>): Promise<DioramaError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DioramaError);
-    return e as DioramaError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './helpers';
 
 const DOUBLE = defineContract({
   id: 'double',

@@ -7,34 +7,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveMasks } from '../../src/core/validate';
 import type { RGBAImage } from '../../src/core/types';
-import { type ModelRuntime, type ModelSession, createRuntime } from '../../src/models/runtime';
+import { type ModelRuntime, createRuntime } from '../../src/models/runtime';
 import { Sam3Concepts, Sam3ImageEmbedding, resolveSam3Masks } from '../../src/models/sam3';
 import { SAM3_DETECTOR_DECODER_CONTRACT } from '../../src/models/sam3-contracts';
 import { TextTokenizer } from '../../src/models/tokenizer';
 import { DETECTOR_SPEC, TOKENS, buildDetectorDecoder, buildDetectorVisionEncoder, buildTextEncoder, buildTinyTokenizer } from '../fixtures/make-sam3-models';
+import { counted } from './helpers';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const W = 640, H = 360;
 
 function photo(): RGBAImage {
   return { width: W, height: H, data: new Uint8ClampedArray(W * H * 4).fill(90) };
-}
-
-function counted(s: ModelSession): { session: ModelSession; runs: () => number } {
-  let n = 0;
-  const session = new Proxy(s, {
-    get(target, key) {
-      if (key === 'run') {
-        return (...args: Parameters<ModelSession['run']>) => {
-          n++;
-          return target.run(...args);
-        };
-      }
-      const v = Reflect.get(target, key, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { session, runs: () => n };
 }
 
 /** The photo-pixel rectangle of query q's normalised box. */

@@ -10,31 +10,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveMasks } from '../../src/core/validate';
 import type { RGBAImage } from '../../src/core/types';
-import { type ModelRuntime, type ModelSession, createRuntime } from '../../src/models/runtime';
+import { type ModelRuntime, createRuntime } from '../../src/models/runtime';
 import { type Sam3ImageEmbedding, type Sam3Mask, Sam3Tracker, resolveSam3Masks, sam3AutomaticMasks } from '../../src/models/sam3';
 import { cropMaskToFull } from '../../src/models/sam3-masks';
 import { TRACKER_SPEC, buildTrackerDecoder, buildTrackerVisionEncoder } from '../fixtures/make-sam3-models';
 import { GraphBuilder, attr } from '../fixtures/onnx/writer';
+import { counted } from './helpers';
 
 const T = TRACKER_SPEC;
-
-/** Wraps a session so that its runs are counted. */
-function counted(s: ModelSession): { session: ModelSession; runs: () => number } {
-  let n = 0;
-  const session = new Proxy(s, {
-    get(target, key) {
-      if (key === 'run') {
-        return (...args: Parameters<ModelSession['run']>) => {
-          n++;
-          return target.run(...args);
-        };
-      }
-      const v = Reflect.get(target, key, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { session, runs: () => n };
-}
 
 /**
  * Photo A (640×360, wide): red = 255 for x < 200 above y = 270, 0 below it; 128 for 200 ≤ x < 440; 0 right of

@@ -28,6 +28,15 @@ async function stereoInput(name: string) {
   return { image: image as RGBAImage, depth, intrinsics: { fx: W, fy: W, cx: W / 2, cy: H / 2 } };
 }
 
+/** A fresh scene whose active camera is a neutral 'flush' camera, after the engine's pending frames ran. */
+async function flushedScene(engine: Awaited<ReturnType<typeof createEngine>>) {
+  const scene = createScene(engine);
+  const flushCamera = new FreeCamera('flush', new Vector3(0, 0, 0), scene);
+  scene.activeCamera = flushCamera;
+  await flushFrames(engine, scene);
+  return { scene, flushCamera };
+}
+
 expose({
   /** Export alone: build, render, export, dispose; GPU and engine counts must return to the baseline. */
   async exportRelease(args: { engine: EngineKind }) {
@@ -35,10 +44,7 @@ expose({
     const result = await decompose({ image: s.image, depth: s.depth, intrinsics: s.intrinsics });
     const engine = await createEngine(args.engine);
     try {
-      const scene = createScene(engine);
-      const flushCamera = new FreeCamera('flush', new Vector3(0, 0, 0), scene);
-      scene.activeCamera = flushCamera;
-      await flushFrames(engine, scene);
+      const { scene, flushCamera } = await flushedScene(engine);
       const baseline = { ...gpuCounters(), engineTextures: engine.getLoadedTexturesCache().length, sceneTextures: scene.textures.length, materials: scene.materials.length };
       const rounds = [];
       for (let round = 0; round < 2; round++) {
@@ -69,10 +75,7 @@ expose({
     const { width: W, height: H } = result;
     const engine = await createEngine(args.engine);
     try {
-      const scene = createScene(engine);
-      const flushCamera = new FreeCamera('flush', new Vector3(0, 0, 0), scene);
-      scene.activeCamera = flushCamera;
-      await flushFrames(engine, scene);
+      const { scene, flushCamera } = await flushedScene(engine);
       const baseline = { ...gpuCounters(), engineTextures: engine.getLoadedTexturesCache().length };
       const nodes = createDioramaNodes(scene, result, { name: 'photo' });
       const camera = nodes.createPhotoCamera({ kind: 'free' });

@@ -2,24 +2,15 @@
  * Browser page of test/browser/gpu-fill.test.ts: Stage 3's harmonic fill, harmonicFill (CPU) against
  * harmonicFillGpu (GPU cascade), on random fill problems, inside a validation error scope.
  */
-import { expose } from './boot';
+import { expose, requestTestDevice } from './boot';
+import { mulberry32 as rng } from '../../fixtures/rng';
 import { harmonicFill } from '../../../src/math/harmonic';
 import { harmonicFillGpu } from '../../../src/gpu/fill';
 import { gpuBufferStats } from '../../../src/gpu/device';
-import { navigatorGpu, type GpuDevice } from '../../../src/gpu/webgpu';
+import type { GpuDevice } from '../../../src/gpu/webgpu';
 
 let device: GpuDevice | null = null;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Random fill problem: a smooth positive depth (sum of random planes and bumps, as a layer crop would show),
@@ -97,8 +88,6 @@ expose(
     fillCompare,
   },
   async () => {
-    const gpu = navigatorGpu();
-    const adapter = gpu ? await gpu.requestAdapter() : null;
-    if (adapter) device = await adapter.requestDevice();
+    device = await requestTestDevice();
   },
 );

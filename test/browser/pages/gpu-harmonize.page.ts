@@ -7,13 +7,13 @@
  * synthRawDepth(GT, hashSeed(name)), masks = synthMasks(GT, hashSeed(name) + 1) (scripts/eval/synth.ts).
  * left.png is decoded by createImageBitmap (no colour-space conversion), disp.pfm by src/io/pfm.ts.
  */
-import { expose } from './boot';
+import { expose, requestTestDevice } from './boot';
 import { decodePFM } from '../../../src/io/pfm';
 import type { RGBAImage } from '../../../src/core/types';
 import { harmonize } from '../../../src/math/harmonize';
 import { harmonizeGpu } from '../../../src/gpu/harmonize';
 import { gpuBufferStats } from '../../../src/gpu/device';
-import { navigatorGpu, type GpuDevice } from '../../../src/gpu/webgpu';
+import type { GpuDevice } from '../../../src/gpu/webgpu';
 import { evaluateDepth, type DepthMetrics } from '../../../scripts/eval/depth-metrics';
 import { hashSeed, synthMasks, synthRawDepth } from '../../../scripts/eval/synth';
 
@@ -88,8 +88,6 @@ expose(
     harmonizeScene,
   },
   async () => {
-    const gpu = navigatorGpu();
-    const adapter = gpu ? await gpu.requestAdapter() : null;
-    if (adapter) device = await adapter.requestDevice();
+    device = await requestTestDevice();
   },
 );

@@ -4,7 +4,7 @@
  * pushErrorScope('validation') and reports the scope's error; kernel outputs are poisoned with a NaN
  * pattern first, so an element a kernel fails to write shows up as NaN.
  */
-import { expose } from './boot';
+import { expose, requestTestDevice } from './boot';
 import { prolongInto, restrictSystem, solveGridMultilevel, solveGridPCG, type GridSystem } from '../../../src/math/solver';
 import {
   GpuGridSolver,
@@ -21,20 +21,10 @@ import {
 } from '../../../src/gpu/pcg';
 import { gpuBufferStats } from '../../../src/gpu/device';
 import { BufferUsage, navigatorGpu, type GpuBuffer, type GpuDevice } from '../../../src/gpu/webgpu';
+import { mulberry32 as rng } from '../../fixtures/rng';
 
 let device: GpuDevice | null = null;
 
-/** Seeded uniform generator on [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(n: number, r: () => number, lo: number, hi: number): Float32Array {
   const a = new Float32Array(n);
@@ -723,8 +713,6 @@ expose(
     restrictedSizes,
   },
   async () => {
-    const gpu = navigatorGpu();
-    const adapter = gpu ? await gpu.requestAdapter() : null;
-    if (adapter) device = await adapter.requestDevice();
+    device = await requestTestDevice();
   },
 );

@@ -1,0 +1,124 @@
+/**
+ * A small WebAssembly encoder and kernel cache shared by the hand-written SIMD kernels (solver.ts's PCG
+ * sweep, mesh.ts's quadtree pyramid, build-layers.ts's mesh smoothing). Each kernel is one function that
+ * imports its memory as `env.mem`; its body is written as a flat list of opcode bytes with the helpers
+ * below (WebAssembly core specification, binary format: LEB128 integers, sections 1/2/3/7/10).
+ */
+
+/** Unsigned LEB128 (WebAssembly's integer encoding). */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** `local.get i`. */
+export function localGet(i: number): number[] {
+  return [0x20, ...uleb(i)];
+}
+
+/** `local.set i`. */
+export function localSet(i: number): number[] {
+  return [0x21, ...uleb(i)];
+}
+
+/** `i32.const v`. */
+export function i32Const(v: number): number[] {
+  return [0x41, ...sleb(v)];
+}
+
+/** A SIMD instruction (prefix 0xfd, opcode `op`, then its immediates). */
+export function simd(op: number, ...imm: number[]): number[] {
+  return [0xfd, ...uleb(op), ...imm];
+}
+
+/**
+ * A WebAssembly module of one function `name`(params) → () with the given local types and body (ending
+ * with `end`), importing its memory as `env.mem`.
+ */
+export function wasmModule(name: string, params: number[], locals: number[], body: number[]): Uint8Array<ArrayBuffer> {
+  const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+  const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
+  const str = (s: string): number[] => vec(Array.from(s, (ch) => [ch.charCodeAt(0)]));
+  const func = [...vec(locals.map((t) => [1, t])), ...body];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec(params.map((t) => [t])), ...vec([])]])), // type 0: (params) → ()
+    ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])), // import env.mem, min 1 page
+    ...section(3, vec([[0]])), // function 0 has type 0
+    ...section(7, vec([[...str(name), 0x00, 0x00]])), // export it
+    ...section(10, vec([[...uleb(func.length), ...func]])), // its code
+  ]);
+}
+
+/** A kernel instance: its exported function and its memory. */
+export interface KernelInstance<F> {
+  memory: WebAssembly.Memory;
+  fn: F;
+}
+
+/**
+ * A one-function WebAssembly kernel (see wasmModule), compiled on first use and instantiated with its own
+ * memory, which is kept between calls through a WeakRef (so an idle kernel does not pin its memory) and
+ * grown on demand. `get` returns undefined where WebAssembly (with SIMD) is unavailable or refused (e.g. a
+ * content security policy without 'wasm-unsafe-eval'), or the memory cannot be had: callers then run their
+ * JavaScript loop instead.
+ */
+export class KernelCache<F> {
+  private module: WebAssembly.Module | null | undefined;
+  private held: WeakRef<KernelInstance<F>> | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly build: () => Uint8Array<ArrayBuffer>,
+  ) {}
+
+  /** The kernel with at least `bytes` bytes of memory. */
+  get(bytes: number): KernelInstance<F> | undefined {
+    if (this.module === null) return undefined;
+    try {
+      if (this.module === undefined) {
+        const code = this.build();
+        this.module = typeof WebAssembly === 'object' && WebAssembly.validate(code) ? new WebAssembly.Module(code) : null;
+        if (this.module === null) return undefined;
+      }
+    } catch {
+      this.module = null;
+      return undefined;
+    }
+    try {
+      const pages = Math.ceil(bytes / 65536);
+      let k = this.held?.deref();
+      if (!k) {
+        const memory = new WebAssembly.Memory({ initial: pages });
+        const instance = new WebAssembly.Instance(this.module, { env: { mem: memory } });
+        k = { memory, fn: instance.exports[this.name] as F };
+        this.held = new WeakRef(k);
+      } else if (k.memory.buffer.byteLength < bytes) {
+        k.memory.grow(pages - k.memory.buffer.byteLength / 65536);
+      }
+      return k;
+    } catch {
+      return undefined;
+    }
+  }
+}
