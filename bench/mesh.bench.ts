@@ -8,7 +8,7 @@
  *   stretched to 1920×1080 exactly as bench/core.bench.ts does: photo bilinear, depth nearest neighbour;
  *   synthetic raw depth and masks from scripts/eval/synth.ts with core.bench's seed 12345). decompose() runs
  *   once; its layers (bbox, alpha = rgba.data[4k+3], inpainted depth, with sensor noise) are then meshed
- *   with the pipeline's options ({ depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE }, plus jumpRatio
+ *   with the pipeline's options ({ depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR }, plus jumpRatio
  *   Number.MAX_VALUE for the back layer 0), each but the back layer after smoothForMesh exactly as
  *   build-layers.ts does (into one reused buffer). The smoothing is timed with the meshing (the pipeline's
  *   mesh stage includes it) and also reported separately. Median of 5 runs after 1 warm-up. Falls back to
@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { DecomposeInput, Intrinsics, Rect } from '../src/core/types';
 import { decompose } from '../src/core/decompose';
-import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, smoothForMesh } from '../src/core/build-layers';
+import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, PIPELINE_MESH_NOISE_FACTOR, smoothForMesh } from '../src/core/build-layers';
 import { buildLayerMeshDetailed, type MeshCrop, type MeshOptions } from '../src/math/mesh';
 import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
 import { BENCH_SEED, KINECT_DIR, loadKinect1080 } from './inputs';
@@ -212,7 +212,7 @@ function runCase(
   }
   let nV = 0;
   let nT = 0;
-  console.log('layer  bbox (x,y w×h)          vertices  triangles  full-density  ms(median)  ms(min)  step  tolScale');
+  console.log('layer  bbox (x,y w×h)          vertices  triangles  full-density  ms(median)  ms(min)  step  tolScale  depthTol');
   last.forEach((res, i) => {
     const v = res.mesh.positions.length / 3;
     const t = res.mesh.indices.length / 3;
@@ -221,7 +221,7 @@ function runCase(
     const l = layers[i];
     const box = `${l.bbox.x},${l.bbox.y} ${l.width}×${l.height}`;
     console.log(
-      `${String(i).padStart(5)}  ${box.padEnd(22)}  ${String(v).padStart(8)}  ${String(t).padStart(9)}  ${String((l.width + 1) * (l.height + 1)).padStart(12)}  ${median(perLayer[i]).toFixed(2).padStart(10)}  ${Math.min(...perLayer[i]).toFixed(2).padStart(7)}  ${String(res.gridStep).padStart(4)}  ${res.toleranceScale}`,
+      `${String(i).padStart(5)}  ${box.padEnd(22)}  ${String(v).padStart(8)}  ${String(t).padStart(9)}  ${String((l.width + 1) * (l.height + 1)).padStart(12)}  ${median(perLayer[i]).toFixed(2).padStart(10)}  ${Math.min(...perLayer[i]).toFixed(2).padStart(7)}  ${String(res.gridStep).padStart(4)}  ${String(res.toleranceScale).padStart(8)}  ${res.depthTolerance.toFixed(4)}`,
     );
   });
   console.log(`total: ${nV} vertices, ${nT} triangles`);
@@ -242,7 +242,8 @@ if (which === 'all' || which === 'synthetic') {
 if (which === 'all' || which === 'real') {
   const real = await realLayers();
   if (real) {
-    const opts = (i: number): MeshOptions => (i === 0 ? { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: Number.MAX_VALUE } : { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: PIPELINE_MESH_JUMP_RATIO });
+    const pipeline: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR };
+    const opts = (i: number): MeshOptions => ({ ...pipeline, jumpRatio: i === 0 ? Number.MAX_VALUE : PIPELINE_MESH_JUMP_RATIO });
     // The pipeline meshes a noise-smoothed copy of each layer's depth but the back layer's (smoothForMesh, into
     // one buffer reused across layers); do the same here, inside the timed region (the pipeline's mesh stage).
     let scratch = new Float32Array(0);
@@ -251,7 +252,7 @@ if (which === 'all' || which === 'real') {
       if (scratch.length < c.width * c.height) scratch = new Float32Array(c.width * c.height);
       return smoothForMesh(c.depth, c.alpha, c.width, c.height, PIPELINE_MESH_JUMP_RATIO, scratch);
     };
-    runCase(`real: kinect_emsanet pipeline layers, depthTolerance ${PIPELINE_MESH_DEPTH_TOLERANCE}, others jumpRatio ${PIPELINE_MESH_JUMP_RATIO}, back layer jumpRatio MAX_VALUE`, real.crops, real.intrinsics, opts, Number(extra ?? 5), 1, smooth);
+    runCase(`real: kinect_emsanet pipeline layers, depthTolerance ${PIPELINE_MESH_DEPTH_TOLERANCE}, noiseFactor ${PIPELINE_MESH_NOISE_FACTOR}, others jumpRatio ${PIPELINE_MESH_JUMP_RATIO}, back layer jumpRatio MAX_VALUE`, real.crops, real.intrinsics, opts, Number(extra ?? 5), 1, smooth);
   } else {
     console.log(`\nreal case: ${KINECT_DIR} is absent; running the synthetic case instead`);
     if (which === 'real') runCase('synthetic, default options (fallback)', syntheticLayers(), K, () => ({}), Number(extra ?? 10), 2);

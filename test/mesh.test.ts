@@ -408,6 +408,67 @@ describe('buildLayerMesh: geometry', () => {
   });
 });
 
+/** Standard normal samples (Box–Muller on a seeded uniform generator). */
+function gaussian(seed: number): () => number {
+  const u = rng(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+describe('buildLayerMesh: noise floor (noiseFactor)', () => {
+  // A slanted plane: inverse depth affine in (x, y), so every second difference of block means is noise.
+  const plane = (x: number, y: number): number => 1 / (0.4 + 0.0004 * x + 0.0002 * y);
+  // jumpRatio 1.5: 1–4 % noise never tears (a neighbour ratio of 1.5 is > 8σ away), so the grid stays at 1 px
+  // (a torn grid can exceed the budget and be coarsened, and a coarse grid's blocks hold nearest depths).
+  const J = 1.5;
+  const noisyPlane = (size: number, sigma: number, seed: number): MeshCrop => {
+    const g = gaussian(seed);
+    return makeCrop(size, size, 100, 50, (x, y) => plane(x, y) * (1 + sigma * g()), () => 255);
+  };
+
+  it('estimates the noise of 4×4-block means: σ_px/4 for i.i.d. relative noise, within 10 %', () => {
+    // 128 × 128 blocks, 2 · 128 · 42 = 10 752 disjoint runs of three: the median's relative standard error
+    // is ≈ 1.17/√10 752 ≈ 1.1 %, the histogram reads it within half a bin (≤ 3.1 %); 10 % is > 6 s.e. beyond.
+    for (const [sigma, seed] of [[0.01, 1], [0.02, 2], [0.04, 3]] as const) {
+      const res = buildLayerMeshDetailed(noisyPlane(512, sigma, seed), K0, { depthTolerance: 0.005, noiseFactor: 3, jumpRatio: J });
+      expect(res.gridStep).toBe(1);
+      expect(Math.abs(res.blockNoise / (sigma / 4) - 1)).toBeLessThan(0.1);
+      expect(res.depthTolerance).toBe(Math.min(0.02, Math.max(0.005, 3 * res.blockNoise)));
+    }
+  });
+
+  it('leaves noise-free depth alone: same tolerance and the identical mesh as without it', () => {
+    const dome = makeCrop(256, 256, 0, 0, (x, y) => 2 - 0.4 * Math.exp(-((x - 128) ** 2 + (y - 128) ** 2) / (2 * 40 ** 2)), () => 255);
+    const off = buildLayerMeshDetailed(dome, K0, { depthTolerance: 0.005, jumpRatio: J });
+    const on = buildLayerMeshDetailed(dome, K0, { depthTolerance: 0.005, noiseFactor: 3, jumpRatio: J });
+    expect(on.blockNoise).toBeGreaterThan(0);
+    expect(3 * on.blockNoise).toBeLessThan(0.005);
+    expect(on.depthTolerance).toBe(0.005);
+    expect(off.blockNoise).toBe(0);
+    expect(on.mesh.positions).toEqual(off.mesh.positions);
+    expect(on.mesh.indices).toEqual(off.mesh.indices);
+  });
+
+  it('stops refining on noise: a 2 % noisy plane gets a 3σ̂ tolerance and fewer vertices, invariants intact', () => {
+    const crop = noisyPlane(128, 0.02, 4);
+    const off = buildLayerMeshDetailed(crop, K0, { depthTolerance: 0.005, jumpRatio: J });
+    const on = buildLayerMeshDetailed(crop, K0, { depthTolerance: 0.005, noiseFactor: 3, jumpRatio: J });
+    expect(on.depthTolerance).toBeGreaterThan(0.01); // 3 · 0.5 % (block noise of 2 %/4), within the estimate's 10 %
+    const a = checkMesh(crop, K0, off, { J, maxV: MESH_DEFAULTS.maxVertices });
+    const b = checkMesh(crop, K0, on, { J, maxV: MESH_DEFAULTS.maxVertices });
+    expect(b.nV).toBeLessThan(0.5 * a.nV);
+  });
+
+  it('caps the raise at 4× and ignores crops too small to tell noise from shape', () => {
+    const loud = buildLayerMeshDetailed(noisyPlane(256, 0.2, 5), K0, { depthTolerance: 0.005, noiseFactor: 3, jumpRatio: J });
+    expect(3 * loud.blockNoise).toBeGreaterThan(0.02);
+    expect(loud.depthTolerance).toBe(0.02);
+    // 40 × 40 px: 10 × 10 blocks, 2 · 10 · 3 = 60 disjoint runs of three < 128.
+    const small = buildLayerMeshDetailed(noisyPlane(40, 0.05, 6), K0, { depthTolerance: 0.005, noiseFactor: 3, jumpRatio: J });
+    expect(small.blockNoise).toBe(0);
+    expect(small.depthTolerance).toBe(0.005);
+  });
+});
+
 describe('buildLayerMesh: budget', () => {
   it('relaxes tolerances to fit a small budget', () => {
     // Smooth but bumpy depth (no jumps): only optional splits.
@@ -485,7 +546,7 @@ describe('buildLayerMesh: input handling', () => {
   });
 
   it('rejects bad options with INVALID_OPTION', () => {
-    for (const o of [{ jumpRatio: 1 }, { jumpRatio: Number.NaN }, { maxVertices: 3 }, { maxVertices: 10.5 }, { maxCellSize: 48 }, { depthTolerance: 0 }] as MeshOptions[]) {
+    for (const o of [{ jumpRatio: 1 }, { jumpRatio: Number.NaN }, { maxVertices: 3 }, { maxVertices: 10.5 }, { maxCellSize: 48 }, { depthTolerance: 0 }, { noiseFactor: -1 }, { noiseFactor: Number.NaN }, { noiseFactor: Infinity }] as MeshOptions[]) {
       expect(code(() => buildLayerMesh(ok(), K0, o))).toBe('INVALID_OPTION');
     }
   });

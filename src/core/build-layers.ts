@@ -49,6 +49,15 @@ export const PIPELINE_MESH_DEPTH_TOLERANCE = 0.005;
  */
 export const PIPELINE_MESH_JUMP_RATIO = 1.1;
 
+/**
+ * Noise floor of the pipeline's layer meshes (MeshOptions.noiseFactor): a layer's depth tolerance rises to 3σ̂
+ * of its own block-mean noise when that exceeds PIPELINE_MESH_DEPTH_TOLERANCE. Sensor depth that survives
+ * harmonization and smoothForMesh keeps correlated blotches (on the Kinect bench layer σ̂ ≈ 0.26 % of inverse
+ * depth, so 0.5 % sits at 1.9σ̂ and about 6 % of blocks would refine on noise alone; 3σ̂ leaves 0.3 %).
+ * Monocular and ground-truth depth are smooth (σ̂ ≪ 0.17 %) and keep 0.5 %.
+ */
+export const PIPELINE_MESH_NOISE_FACTOR = 3;
+
 /** How much farther (px, chessboard) a middle layer's own pixels may be than a farther layer's for it to fill a hidden pixel. */
 const FILL_SLACK = 2;
 
@@ -244,7 +253,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
     // Pipeline meshing tolerance: 0.5 % of inverse depth (a quarter pixel of error at 50 px of parallax);
     // the mesh module's stricter default spends the vertex budget on sensor noise.
-    const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio: PIPELINE_MESH_JUMP_RATIO, ...ctx.mesh };
+    const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR, jumpRatio: PIPELINE_MESH_JUMP_RATIO, ...ctx.mesh };
     const meshOptions: MeshOptions = li === 0 ? { ...base, jumpRatio: Number.MAX_VALUE } : base;
     // The back layer never tears, so its noise cannot open pinholes, and the mesher's block-mean error test
     // already keeps it coarse: it skips the smoothing pass (measured: same vertices, half the smoothing time).

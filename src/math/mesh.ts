@@ -99,6 +99,15 @@ export interface MeshOptions {
    * does not force refinement (see the module comment).
    */
   depthTolerance?: number;
+  /**
+   * Noise floor factor k ≥ 0, default 0 (off). When k > 0 the depth tolerance of this layer is raised to
+   * k·σ̂ where σ̂ is the layer's own estimated noise of 4×4-block means of relative inverse depth (see
+   * {@link LayerMeshResult.blockNoise}), so that the mesher does not refine on what it cannot tell from
+   * noise. Noise-free depth (σ̂ ≈ 0) keeps depthTolerance exactly; the raise is capped at 4×, and crops
+   * with fewer than 128 disjoint runs of three full blocks (a small or thin layer, whose few runs measure
+   * its shape rather than its noise) are not raised.
+   */
+  noiseFactor?: number;
   /** Maximum texture swim (px) from perspective-correct UVs on a slanted cell, default 0.125 px. */
   textureTolerance?: number;
   /** Size (px, power of two) of the quadtree roots, i.e. of the largest cells. Default 64. */
@@ -126,6 +135,16 @@ export interface LayerMeshResult {
   gridStep: number;
   /** Factor applied to depthTolerance/textureTolerance to fit the budget (1 = none, Infinity = all optional splits off). */
   toleranceScale: number;
+  /**
+   * Robust estimate of the noise of the layer's 4×4-block means of relative inverse depth: the median of
+   * |i₁ − 2i₂ + i₃| / i₂ over disjoint runs of three adjacent full blocks (rows and columns, at most
+   * ~16 k of them; i = 1 / block-mean depth, on the grid the mesh was built on), divided by 0.6745·√6 (for independent block noise of std σ the second difference has std
+   * √6·σ, and the median of |N(0, s)| is 0.6745·s). Affine inverse depth (any plane) contributes nothing,
+   * so it measures what no planar cell can fit. 0 when not estimated (noiseFactor 0, or too few runs).
+   */
+  blockNoise: number;
+  /** The depth tolerance used: max(depthTolerance, noiseFactor·blockNoise) capped at 4·depthTolerance, before toleranceScale. */
+  depthTolerance: number;
 }
 
 /** Default options of {@link buildLayerMesh}. */
@@ -133,6 +152,7 @@ export const MESH_DEFAULTS = Object.freeze({
   maxVertices: 131_072,
   jumpRatio: 1.05,
   depthTolerance: 0.002,
+  noiseFactor: 0,
   textureTolerance: 0.125,
   maxCellSize: 64,
 });
@@ -413,6 +433,14 @@ function okRatio(a: number, b: number, c: number, J: number): boolean {
  */
 class Scratch {
   busy = false;
+  /** One float32 and its bit pattern (estimateBlockNoise's histogram index). */
+  readonly noiseCell = new Float32Array(1);
+  readonly noiseBits = new Int32Array(this.noiseCell.buffer);
+  private noiseHist: Int32Array | undefined;
+  /** One bin per value of the 13 high bits of a non-negative float32 (sign clear: 4096 bins). */
+  noiseHistogram(): Int32Array {
+    return (this.noiseHist ??= new Int32Array(4096));
+  }
   f32: Float32Array = new Float32Array(0);
   u8: Uint8Array = new Uint8Array(0);
   i32: Int32Array = new Int32Array(0);
@@ -738,6 +766,15 @@ function blockSide(s: number): number {
   return s <= 4 ? s : s >> 1;
 }
 
+/**
+ * The noise floor (MeshOptions.noiseFactor) needs at least NOISE_MIN_RUNS disjoint runs of three full 4×4
+ * blocks (about 128 · 3 / 2 blocks, ≈ 3 000 content pixels in a compact region), samples at most about
+ * NOISE_SAMPLES of them, and raises depthTolerance at most NOISE_MAX_RAISE times.
+ */
+const NOISE_MIN_RUNS = 128;
+const NOISE_SAMPLES = 16384;
+const NOISE_MAX_RAISE = 4;
+
 /** Criticality cap for optional splits (mandatory ones are Infinity); also the "no optional split" scale. */
 const CRIT_CAP = 1 << 24;
 
@@ -765,6 +802,10 @@ class Quadtree {
   private readonly jumpOK: Uint8Array[] = [];
   /** Largest finite criticality of the evaluated nodes (tolerance scales beyond it change nothing). */
   maxCrit = 0;
+  /** See LayerMeshResult.blockNoise (0 when not estimated). */
+  readonly blockNoise: number;
+  /** Depth tolerance in use: max(depthTolerance, noiseFactor · blockNoise). */
+  readonly depthTol: number;
   /**
    * Pyramid of the levels l ≥ 2 (see buildPyramid), per node: ANY / ALL flags, min and max metric depth
    * of its content pixels, and the moments Σz, Σξz, Σηz, Σξηz of its pixels' depths z (ξ, η: pixel offsets
@@ -780,7 +821,8 @@ class Quadtree {
   constructor(
     private readonly g: Grid,
     private readonly J: number,
-    private readonly depthTol: number,
+    baseDepthTol: number,
+    noiseFactor: number,
     private readonly texTol: number,
     private readonly probe: CornerProbe,
     maxCell: number,
@@ -828,6 +870,8 @@ class Quadtree {
     }
     throwIfAborted(signal);
     this.buildPyramid();
+    this.blockNoise = noiseFactor > 0 ? this.estimateBlockNoise(scratch) : 0;
+    this.depthTol = Math.min(NOISE_MAX_RAISE * baseDepthTol, Math.max(baseDepthTol, noiseFactor * this.blockNoise));
     this.computeCriticality(signal);
   }
 
@@ -859,6 +903,58 @@ class Quadtree {
     this.pHi[2].set(new Float32Array(buf, aHi, nodes));
     this.pMom[2].set(new Float64Array(buf, aM, 4 * nodes));
     return true;
+  }
+
+  /**
+   * LayerMeshResult.blockNoise from the pyramid's level 2: for runs of three horizontally or vertically
+   * adjacent 4×4 blocks that are all content (ALL), d = (i₁ − 2i₂ + i₃) / i₂ with i = 16 / Σz the inverse of
+   * the block's mean depth (Jensen's gap against the mean inverse depth is second order in the block's
+   * depth spread, negligible inside a homogeneous block). The median of |d| comes from a histogram over
+   * the float32 bit patterns' 13 high bits (sign, exponent and 4 mantissa bits: bins ≤ 6.25 % wide, read
+   * at the bin's middle), so no sort is needed.
+   */
+  private estimateBlockNoise(scratch: Scratch): number {
+    if (this.L < 2) return 0;
+    const cw = this.cw[2];
+    const ch = this.ch[2];
+    const F = this.pFlags[2];
+    const M = this.pMom[2];
+    const hist = scratch.noiseHistogram();
+    hist.fill(0);
+    const f = scratch.noiseCell;
+    const bits = scratch.noiseBits;
+    // Disjoint runs (every third block along the run), on every `stride`-th block row (column): about
+    // NOISE_SAMPLES runs at most, which put the median within ~1.2 % (its relative standard error for a
+    // half-normal is 1.17/√n), at a cost that no longer grows with the crop.
+    const stride = Math.max(1, Math.ceil((2 * cw * ch) / (3 * NOISE_SAMPLES)));
+    let count = 0;
+    // d = (i_a − 2 i_b + i_c) / i_b with i = 16 / Σz, i.e. Σz_b · (1/Σz_a + 1/Σz_c) − 2.
+    for (let by = 0; by < ch; by += stride) {
+      for (let bx = 0, n = by * cw; bx + 2 < cw; bx += 3, n += 3) {
+        if ((F[n] & F[n + 1] & F[n + 2] & ALL) === 0) continue;
+        const mb = M[4 * n + 4];
+        f[0] = Math.abs(mb / M[4 * n] + mb / M[4 * n + 8] - 2);
+        hist[bits[0] >>> 19]++;
+        count++;
+      }
+    }
+    for (let bx = 0; bx < cw; bx += stride) {
+      for (let by = 0, n = bx; by + 2 < ch; by += 3, n += 3 * cw) {
+        if ((F[n] & F[n + cw] & F[n + 2 * cw] & ALL) === 0) continue;
+        const mb = M[4 * (n + cw)];
+        f[0] = Math.abs(mb / M[4 * n] + mb / M[4 * (n + 2 * cw)] - 2);
+        hist[bits[0] >>> 19]++;
+        count++;
+      }
+    }
+    // Too few runs say more about the layer's shape than about its noise (a thin strip, a small object).
+    if (count < NOISE_MIN_RUNS) return 0;
+    let seen = 0;
+    let bin = 0;
+    while (2 * (seen + hist[bin]) < count) seen += hist[bin++];
+    // The middle of the bin: its lowest bit pattern with the 19 low bits set to half way.
+    bits[0] = (bin << 19) | (1 << 18);
+    return f[0] / (0.6745 * Math.SQRT2 * Math.sqrt(3));
   }
 
   /**
@@ -1600,6 +1696,7 @@ export function buildLayerMeshDetailed(crop: MeshCrop, intrinsics: Intrinsics, o
   const maxV = checkOption('maxVertices', options.maxVertices, MESH_DEFAULTS.maxVertices, (v) => Number.isInteger(v) && v >= 4, 'an integer ≥ 4');
   const J = checkOption('jumpRatio', options.jumpRatio, MESH_DEFAULTS.jumpRatio, (v) => v > 1, 'a number > 1 (Infinity: never tear)');
   const depthTol = checkOption('depthTolerance', options.depthTolerance, MESH_DEFAULTS.depthTolerance, (v) => v > 0 && v < Infinity, 'a finite number > 0');
+  const noiseFactor = checkOption('noiseFactor', options.noiseFactor, MESH_DEFAULTS.noiseFactor, (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
   const texTol = checkOption('textureTolerance', options.textureTolerance, MESH_DEFAULTS.textureTolerance, (v) => v > 0 && v < Infinity, 'a finite number > 0');
   const maxCell = checkOption('maxCellSize', options.maxCellSize, MESH_DEFAULTS.maxCellSize, (v) => Number.isInteger(v) && v >= 1 && v <= 1 << 16 && (v & (v - 1)) === 0, 'a power of two in [1, 65536]');
 
@@ -1628,6 +1725,8 @@ export function buildLayerMeshDetailed(crop: MeshCrop, intrinsics: Intrinsics, o
     mesh: { positions: new Float32Array(0), uvs: new Float32Array(0), indices: new Uint32Array(0), pixels: new Float32Array(0) },
     gridStep: 1,
     toleranceScale: 1,
+    blockNoise: 0,
+    depthTolerance: depthTol,
   });
   if (width === 0 || height === 0) return empty();
   if (4 * (width + 1) * (height + 1) > 0x7fffffff) {
@@ -1637,7 +1736,7 @@ export function buildLayerMeshDetailed(crop: MeshCrop, intrinsics: Intrinsics, o
   const scratch = SCRATCH.busy ? new Scratch() : SCRATCH;
   scratch.busy = true;
   try {
-    return meshGrids(crop, intrinsics, J, depthTol, texTol, maxCell, maxV, scratch, signal);
+    return meshGrids(crop, intrinsics, J, depthTol, noiseFactor, texTol, maxCell, maxV, scratch, signal);
   } finally {
     scratch.busy = false;
   }
@@ -1716,6 +1815,7 @@ function meshGrids(
   intrinsics: Intrinsics,
   J: number,
   depthTol: number,
+  noiseFactor: number,
   texTol: number,
   maxCell: number,
   maxV: number,
@@ -1728,11 +1828,11 @@ function meshGrids(
     throwIfAborted(signal);
     const nCorners = (grid.w + 1) * (grid.h + 1);
     const probe = new CornerProbe(grid, J, scratch.cornerCache(nCorners));
-    const tree = new Quadtree(grid, J, depthTol, texTol, probe, maxCell, scratch, signal);
+    const tree = new Quadtree(grid, J, depthTol, noiseFactor, texTol, probe, maxCell, scratch, signal);
     const writer = new MeshWriter(grid, crop, intrinsics, probe, scratch);
     const done = (scale: number): LayerMeshResult => {
       writer.release();
-      return { mesh: writer.result(), gridStep: grid.step, toleranceScale: scale === CRIT_CAP ? Infinity : scale };
+      return { mesh: writer.result(), gridStep: grid.step, toleranceScale: scale === CRIT_CAP ? Infinity : scale, blockNoise: tree.blockNoise, depthTolerance: tree.depthTol };
     };
     // Scale 1 first (most layers fit): emitted directly.
     if (tree.attempt(1, writer, maxV)) return done(1);
@@ -1800,6 +1900,7 @@ type PyramidKernel = (D: number, A: number, F: number, LO: number, HI: number, M
  * Σξηz over content lanes (ξ the lane, η the row), summed per lane in float32 and over the lanes in float64.
  * Arguments: byte offsets of depth (f32), alpha (u8), flags (u8), lo, hi (f32), moments (4 × f64 per node),
  * the grid width w, the level-2 width cw (node index by·cw + bx) and the numbers of full blocks fw × fh.
+ * A block with no alpha at all (one 32-bit test per row) only stores its empty flags and range.
  */
 const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
   const I32 = 0x7f;
@@ -1813,7 +1914,9 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
   const f32x4 = (a: number, b: number, c: number, d: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([a, b, c, d]).buffer));
   const zero = simd(0x0c, ...new Array<number>(16).fill(0));
   const ones = simd(0x0c, ...new Array<number>(16).fill(0xff));
-  const [ADD, MUL, LT_S, EQZ] = [0x6a, 0x6c, 0x48, 0x45];
+  const [ADD, MUL, LT_S, EQZ, OR] = [0x6a, 0x6c, 0x48, 0x45, 0x72];
+  const I32_LOAD = [0x28, 0x00, 0x00]; // i32.load, byte alignment, offset 0
+  const f32 = (v: number): number[] => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)]; // f32.const
   const [V_AND, V_OR, V_NOT, V_BITSELECT, V_ANY] = [simd(0x4e), simd(0x50), simd(0x4d), simd(0x52), simd(0x53)];
   const [F_LT, F_GT, F_MIN, F_MAX, F_ADD, F_MUL] = [simd(0x43), simd(0x44), simd(0xe8), simd(0xe9), simd(0xe4), simd(0xe6)];
   const lane = (l: number): number[] => simd(0x1f, l); // f32x4.extract_lane
@@ -1849,6 +1952,16 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
     ...get(BY), ...i32(4), MUL, ...get(W), MUL, ...get(BX), ...i32(4), MUL, ADD, ...set(PA),
     ...get(D), ...get(PA), ...i32(4), MUL, ADD, ...set(PD),
     ...get(A), ...get(PA), ADD, ...set(PA),
+    // A block whose 16 alpha bytes are all 0 is empty: flags 0, lo = +∞, hi = 0 (its moments are never read).
+    ...get(PA), ...I32_LOAD,
+    ...get(PA), ...get(W), ADD, ...I32_LOAD, OR,
+    ...get(PA), ...get(W), ...i32(2), MUL, ADD, ...I32_LOAD, OR,
+    ...get(PA), ...get(W), ...i32(3), MUL, ADD, ...I32_LOAD, OR,
+    EQZ, 0x04, 0x40, // if
+    ...get(F), ...get(N), ADD, ...i32(0), 0x3a, 0x00, 0x00, // i32.store8
+    ...get(LO), ...get(N), ...i32(4), MUL, ADD, ...f32(Infinity), 0x38, 0x02, 0x00, // f32.store
+    ...get(HI), ...get(N), ...i32(4), MUL, ADD, ...f32(0), 0x38, 0x02, 0x00,
+    0x05, // else
     ...f32x4(Infinity, Infinity, Infinity, Infinity), ...set(LO4),
     ...zero, ...set(HI4), ...zero, ...set(ANY), ...ones, ...set(ALLM),
     ...zero, ...set(M0), ...zero, ...set(MX), ...zero, ...set(MY), ...zero, ...set(MXY),
@@ -1865,6 +1978,7 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
     ...get(HI4), ...lane(0), ...get(HI4), ...lane(1), 0x97, ...get(HI4), ...lane(2), 0x97, ...get(HI4), ...lane(3), 0x97,
     0x38, 0x02, 0x00,
     ...sum(M0, 0), ...sum(MX, 8), ...sum(MY, 16), ...sum(MXY, 24),
+    0x0b, // end if
   ];
   const body: number[] = [
     ...i32(0), ...set(BY),
