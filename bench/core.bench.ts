@@ -36,7 +36,7 @@ import { bandDistance, segmentDepth } from '../src/math/labels';
 import { harmonicFill } from '../src/math/harmonic';
 import { inpaintTelea } from '../src/math/telea';
 import { buildLayerMesh } from '../src/math/mesh';
-import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, smoothForMesh } from '../src/core/build-layers';
+import { pipelineMeshOptions, smoothForMesh } from '../src/core/build-layers';
 import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
 import { makeScene } from '../test/fixtures/scene';
 import { BENCH_H, BENCH_SEED, BENCH_W, KINECT_DIR, loadKinect1080 } from './inputs';
@@ -297,16 +297,16 @@ const crops = built.layers.map((l, k) => ({
   back: built.sourceIndex[k] === 0,
 }));
 let verts = 0;
-// As the pipeline meshes (build-layers.ts): smoothed depth (into one reused buffer), pipeline tolerance and
-// tear ratio; the timing includes the smoothing pass.
+// As the pipeline meshes (build-layers.ts): smoothed depth (into one reused buffer), the pipeline's mesh
+// options; the timing includes the smoothing pass.
 let meshScratch = new Float32Array(0);
 await time('mesh all layers (buildLayerMesh)', () => {
   verts = 0;
   for (const { crop, back } of crops) {
-    const jumpRatio = back ? Number.MAX_VALUE : PIPELINE_MESH_JUMP_RATIO;
+    const options = pipelineMeshOptions(back);
     if (meshScratch.length < crop.width * crop.height) meshScratch = new Float32Array(crop.width * crop.height);
-    const depth = back ? crop.depth : smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, jumpRatio, meshScratch);
-    verts += buildLayerMesh({ ...crop, depth }, intrinsics, { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, jumpRatio }).positions.length / 3;
+    const depth = back ? crop.depth : smoothForMesh(crop.depth, crop.alpha, crop.width, crop.height, options.jumpRatio!, meshScratch);
+    verts += buildLayerMesh({ ...crop, depth }, intrinsics, options).positions.length / 3;
   }
 }, { targetMs: 100 });
 rows[rows.length - 1]!.note = `${nLayers} layers, ${verts} vertices`;

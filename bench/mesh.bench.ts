@@ -8,8 +8,8 @@
  *   stretched to 1920×1080 exactly as bench/core.bench.ts does: photo bilinear, depth nearest neighbour;
  *   synthetic raw depth and masks from scripts/eval/synth.ts with core.bench's seed 12345). decompose() runs
  *   once; its layers (bbox, alpha = rgba.data[4k+3], inpainted depth, with sensor noise) are then meshed
- *   with the pipeline's options ({ depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR }, plus jumpRatio
- *   Number.MAX_VALUE for the back layer 0), each but the back layer after smoothForMesh exactly as
+ *   with the pipeline's options (pipelineMeshOptions: depthTolerance, noiseFactor and jumpRatio, the back
+ *   layer 0 never tearing), each but the back layer after smoothForMesh exactly as
  *   build-layers.ts does (into one reused buffer). The smoothing is timed with the meshing (the pipeline's
  *   mesh stage includes it) and also reported separately. Median of 5 runs after 1 warm-up. Falls back to
  *   the synthetic case, with a message, when the data folder is absent. MESH_BENCH_CACHE=<file> stores/reuses the layers
@@ -25,7 +25,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { DecomposeInput, Intrinsics, Rect } from '../src/core/types';
 import { decompose } from '../src/core/decompose';
-import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, PIPELINE_MESH_NOISE_FACTOR, smoothForMesh } from '../src/core/build-layers';
+import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_JUMP_RATIO, PIPELINE_MESH_NOISE_FACTOR, pipelineMeshOptions, smoothForMesh } from '../src/core/build-layers';
 import { buildLayerMeshDetailed, type MeshCrop, type MeshOptions } from '../src/math/mesh';
 import { synthMasks, synthRawDepth } from '../scripts/eval/synth';
 import { BENCH_SEED, KINECT_DIR, loadKinect1080 } from './inputs';
@@ -242,8 +242,7 @@ if (which === 'all' || which === 'synthetic') {
 if (which === 'all' || which === 'real') {
   const real = await realLayers();
   if (real) {
-    const pipeline: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR };
-    const opts = (i: number): MeshOptions => ({ ...pipeline, jumpRatio: i === 0 ? Number.MAX_VALUE : PIPELINE_MESH_JUMP_RATIO });
+    const opts = (i: number): MeshOptions => pipelineMeshOptions(i === 0);
     // The pipeline meshes a noise-smoothed copy of each layer's depth but the back layer's (smoothForMesh, into
     // one buffer reused across layers); do the same here, inside the timed region (the pipeline's mesh stage).
     let scratch = new Float32Array(0);

@@ -58,6 +58,16 @@ export const PIPELINE_MESH_JUMP_RATIO = 1.1;
  */
 export const PIPELINE_MESH_NOISE_FACTOR = 3;
 
+/**
+ * The mesh options of the pipeline's layers: PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_NOISE_FACTOR and
+ * PIPELINE_MESH_JUMP_RATIO, then the caller's `overrides`; the back layer (`back`) never tears (a closed
+ * backdrop), whatever the overrides say.
+ */
+export function pipelineMeshOptions(back: boolean, overrides: MeshOptions = {}): MeshOptions {
+  const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR, jumpRatio: PIPELINE_MESH_JUMP_RATIO, ...overrides };
+  return back ? { ...base, jumpRatio: Number.MAX_VALUE } : base;
+}
+
 /** How much farther (px, chessboard) a middle layer's own pixels may be than a farther layer's for it to fill a hidden pixel. */
 const FILL_SLACK = 2;
 
@@ -253,8 +263,7 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
     // Pipeline meshing tolerance: 0.5 % of inverse depth (a quarter pixel of error at 50 px of parallax);
     // the mesh module's stricter default spends the vertex budget on sensor noise.
-    const base: MeshOptions = { depthTolerance: PIPELINE_MESH_DEPTH_TOLERANCE, noiseFactor: PIPELINE_MESH_NOISE_FACTOR, jumpRatio: PIPELINE_MESH_JUMP_RATIO, ...ctx.mesh };
-    const meshOptions: MeshOptions = li === 0 ? { ...base, jumpRatio: Number.MAX_VALUE } : base;
+    const meshOptions = pipelineMeshOptions(li === 0, ctx.mesh);
     // The back layer never tears, so its noise cannot open pinholes, and the mesher's block-mean error test
     // already keeps it coarse: it skips the smoothing pass (measured: same vertices, half the smoothing time).
     // The smoothed copy only feeds the mesher, so it lives in a buffer reused across layers.
