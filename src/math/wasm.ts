@@ -77,15 +77,29 @@ export interface KernelInstance<F> {
 }
 
 /**
- * A one-function WebAssembly kernel (see wasmModule), compiled on first use and instantiated with its own
- * memory, which is kept between calls through a WeakRef (so an idle kernel does not pin its memory) and
- * grown on demand. `get` returns undefined where WebAssembly (with SIMD) is unavailable or refused (e.g. a
- * content security policy without 'wasm-unsafe-eval'), or the memory cannot be had: callers then run their
- * JavaScript loop instead.
+ * The one linear memory that every kernel imports as `env.mem`, and the kernels instantiated against it.
+ * Kernel calls are synchronous and never nested (each copies its inputs in, runs, and copies its results
+ * out, or, for the solver, keeps its work vectors there for one solve), so they can take turns in the same
+ * memory: it is only as large as the largest single need, and pages one stage has touched (the harmonic
+ * fill's solve of a layer) are warm for the next (that layer's smoothing and mesh pyramid), where separate
+ * memories would each be allocated and faulted in afresh. Held through a WeakRef as a whole, so an idle
+ * library does not pin it (a caller's KernelInstance keeps it alive while in use).
+ */
+interface Arena {
+  memory: WebAssembly.Memory;
+  fns: Map<object, unknown>;
+}
+let arenaHeld: WeakRef<Arena> | undefined;
+
+/**
+ * A one-function WebAssembly kernel (see wasmModule), compiled on first use and instantiated against the
+ * shared memory (see Arena), which is grown on demand. `get` returns undefined where WebAssembly (with
+ * SIMD) is unavailable or refused (e.g. a content security policy without 'wasm-unsafe-eval'), or the
+ * memory cannot be had: callers then run their JavaScript loop instead. The memory's contents are stale:
+ * each call initialises what it reads.
  */
 export class KernelCache<F> {
   private module: WebAssembly.Module | null | undefined;
-  private held: WeakRef<KernelInstance<F>> | undefined;
 
   constructor(
     private readonly name: string,
@@ -107,16 +121,20 @@ export class KernelCache<F> {
     }
     try {
       const pages = Math.ceil(bytes / 65536);
-      let k = this.held?.deref();
-      if (!k) {
-        const memory = new WebAssembly.Memory({ initial: pages });
-        const instance = new WebAssembly.Instance(this.module, { env: { mem: memory } });
-        k = { memory, fn: instance.exports[this.name] as F };
-        this.held = new WeakRef(k);
-      } else if (k.memory.buffer.byteLength < bytes) {
-        k.memory.grow(pages - k.memory.buffer.byteLength / 65536);
+      let arena = arenaHeld?.deref();
+      if (!arena) {
+        arena = { memory: new WebAssembly.Memory({ initial: pages }), fns: new Map() };
+        arenaHeld = new WeakRef(arena);
+      } else if (arena.memory.buffer.byteLength < bytes) {
+        arena.memory.grow(pages - arena.memory.buffer.byteLength / 65536);
       }
-      return k;
+      let fn = arena.fns.get(this) as F | undefined;
+      if (fn === undefined) {
+        const instance = new WebAssembly.Instance(this.module, { env: { mem: arena.memory } });
+        fn = instance.exports[this.name] as F;
+        arena.fns.set(this, fn);
+      }
+      return { memory: arena.memory, fn };
     } catch {
       return undefined;
     }
