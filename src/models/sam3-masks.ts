@@ -294,12 +294,12 @@ function cropTo(box: Rect, buf: Uint8Array, minX: number, minY: number, maxX: nu
   return { bbox: { x: box.x + minX, y: box.y + minY, width: w, height: h }, data, area };
 }
 
-/** A crop mask from a full-photo bitmap (non-zero = inside). */
-export function cropMaskFromFull(full: Uint8Array | Uint8ClampedArray, W: number, H: number): CropMask {
-  let minX = W, minY = H, maxX = -1, maxY = -1, area = 0;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      if (full[y * W + x]) {
+/** Tight box of the non-zero bytes of a w×h bitmap and their count: [minX, minY, maxX, maxY, area] (area 0: none). */
+function bitmapBounds(buf: Uint8Array | Uint8ClampedArray, w: number, h: number): [number, number, number, number, number] {
+  let minX = w, minY = h, maxX = -1, maxY = -1, area = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0, k = y * w; x < w; x++, k++) {
+      if (buf[k]) {
         area++;
         if (x < minX) minX = x;
         if (x > maxX) maxX = x;
@@ -308,6 +308,12 @@ export function cropMaskFromFull(full: Uint8Array | Uint8ClampedArray, W: number
       }
     }
   }
+  return [minX, minY, maxX, maxY, area];
+}
+
+/** A crop mask from a full-photo bitmap (non-zero = inside). */
+export function cropMaskFromFull(full: Uint8Array | Uint8ClampedArray, W: number, H: number): CropMask {
+  const [minX, minY, maxX, maxY, area] = bitmapBounds(full, W, H);
   if (area === 0) return emptyMask();
   const box = { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 };
   const data = new Uint8Array(box.width * box.height);
@@ -502,18 +508,7 @@ function invert(a: Uint8Array): Uint8Array {
 
 /** Crop mask of bitmap `buf` over `box`, re-cropped to its tight box. */
 function tighten(box: Rect, buf: Uint8Array): CropMask {
-  let minX = box.width, minY = box.height, maxX = -1, maxY = -1, area = 0;
-  for (let y = 0; y < box.height; y++) {
-    for (let x = 0; x < box.width; x++) {
-      if (buf[y * box.width + x]) {
-        area++;
-        if (x < minX) minX = x;
-        if (x > maxX) maxX = x;
-        if (y < minY) minY = y;
-        maxY = y;
-      }
-    }
-  }
+  const [minX, minY, maxX, maxY, area] = bitmapBounds(buf, box.width, box.height);
   if (area === 0) return emptyMask();
   return cropTo(box, buf, minX, minY, maxX, maxY, area);
 }
