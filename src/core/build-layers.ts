@@ -23,7 +23,7 @@ import { harmonicFill } from '../math/harmonic';
 import { pushPullFill } from '../math/pushpull';
 import { inpaintTelea } from '../math/telea';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
-import { KernelCache, i32Const, localGet, localSet, simd, wasmModule } from '../math/wasm';
+import { ADD, END, F64, I32, IF, KernelCache, LT_S, MUL, SHL, SHR_S, SHR_U, SUB, V128, V128_LOAD, V128_STORE, f32x4, i32Const, increment, lessThan, localGet, localSet, simd, wasmModule, whileLoop } from '../math/wasm';
 
 export interface InpaintOptions {
   /** Width (px) of the hidden band filled in each layer, or 'auto' (default) from the orbit parallax. */
@@ -260,9 +260,9 @@ export function buildLayers(ctx: BuildLayersContext): { layers: Layer[]; timings
     timings.inpaintMs += t1 - t0;
     ctx.onLayer?.('inpaint', li + 1, L);
 
-    // The back layer is a closed backdrop: it keeps its triangles across depth jumps so no view shows a hole.
-    // Pipeline meshing tolerance: 0.5 % of inverse depth (a quarter pixel of error at 50 px of parallax);
-    // the mesh module's stricter default spends the vertex budget on sensor noise.
+    // The pipeline's mesh options (pipelineMeshOptions): 0.5 % of inverse depth (a quarter pixel of error at
+    // 50 px of parallax; the mesh module's stricter default spends the vertex budget on sensor noise), raised
+    // to the layer's own noise floor, and the back layer kept closed across depth jumps so no view shows a hole.
     const meshOptions = pipelineMeshOptions(li === 0, ctx.mesh);
     // The back layer never tears, so its noise cannot open pinholes, and the mesher's block-mean error test
     // already keeps it coarse: it skips the smoothing pass (measured: same vertices, half the smoothing time).
@@ -453,22 +453,16 @@ type SmoothKernel = (inv: number, out: number, alpha: number, w: number, h: numb
  * are skipped.
  */
 const SMOOTH = new KernelCache<SmoothKernel>('smooth', () => {
-  const I32 = 0x7f;
-  const F64 = 0x7c;
-  const V128 = 0x7b;
   // Parameters, then locals (i32 y, k, kend, Wb; v128 v, lo, hi, s, c, e, m, lim4, invLim4).
   const [INV, OUT, ALPHA, W, H, LIM, Y, K, KEND, WB, V, LO, HI, S, C, E, M, LIM4, ILIM4] = Array.from({ length: 19 }, (_, i) => i);
   const get = localGet;
   const set = localSet;
   const i32 = i32Const;
-  const f32x4 = (x: number): number[] => simd(0x0c, ...Array.from(new Uint8Array(new Float32Array([x, x, x, x]).buffer)));
-  const load = simd(0x00, 0x00, 0x00);
-  const store = simd(0x0b, 0x00, 0x00);
-  const [ADD, SUB, MUL, LT_S, EQZ, SHR_S, SHR_U, SHL] = [0x6a, 0x6b, 0x6c, 0x48, 0x45, 0x75, 0x76, 0x74];
+  const load = V128_LOAD;
+  const store = V128_STORE;
   const [F_NE, F_LT, F_GT, F_LE, F_GE] = [0x42, 0x43, 0x44, 0x45, 0x46].map((op) => simd(op));
   const [V_AND, V_BITSELECT, V_ANY] = [simd(0x4e), simd(0x52), simd(0x53)];
   const [F_ADD, F_MUL, F_DIV] = [simd(0xe4), simd(0xe6), simd(0xe7)];
-  const BREAK_UNLESS_LT = (a: number, b: number): number[] => [...get(a), ...get(b), LT_S, EQZ, 0x0d, 0x01];
   /** inv + k + d (bytes), d ∈ {−4, 0, 4}, on the row above (−1), this row (0) or the row below (+1). */
   const tap = (rowDir: number, d: number): number[] => [
     ...get(INV), ...get(K), ADD,
@@ -489,14 +483,14 @@ const SMOOTH = new KernelCache<SmoothKernel>('smooth', () => {
     ...get(E), ...f32x4(0), ...F_GT, ...get(E), ...f32x4(Infinity), ...F_LT, ...V_AND, // 0 < d < ∞
     ...get(ALPHA), ...get(K), ...i32(2), SHR_U, ADD, ...simd(0x5c, 0x00, 0x00), // v128.load32_zero: 4 alphas
     ...simd(0x89, 0x01), ...simd(0xa9, 0x01), // i16x8.extend_low_i8x16_u, i32x4.extend_low_i16x8_u
-    ...simd(0x0c, ...new Array<number>(16).fill(0)), ...simd(0x37), ...simd(0x4d), // ≠ 0: not(i32x4.eq(a, 0))
+    ...f32x4(0), ...simd(0x37), ...simd(0x4d), // ≠ 0: not(i32x4.eq(a, 0)) (all-zero bits)
     ...V_AND, ...V_BITSELECT,
     ...store,
   ];
   // Loop 2: the smoothing of pixels k/4 … k/4 + 3 (skipped when all four are empty).
   const group: number[] = [
     ...tap(0, 0), ...load, ...set(V),
-    ...get(V), ...V_ANY, 0x04, 0x40, // if any lane has content
+    ...get(V), ...V_ANY, ...IF, // any lane has content
     ...get(V), ...get(ILIM4), ...F_MUL, ...set(LO),
     ...get(V), ...get(LIM4), ...F_MUL, ...set(HI),
     ...get(V), ...set(S),
@@ -512,7 +506,7 @@ const SMOOTH = new KernelCache<SmoothKernel>('smooth', () => {
     ...get(V), ...f32x4(0), ...F_NE,
     ...V_BITSELECT,
     ...store,
-    0x0b, // end if
+    ...END, // if
   ];
   const body: number[] = [
     ...get(W), ...i32(4), MUL, ...set(WB),
@@ -521,25 +515,16 @@ const SMOOTH = new KernelCache<SmoothKernel>('smooth', () => {
     // Loop 1 over all pixels (the last group may run past w·h into the regions' padding).
     ...i32(0), ...set(K),
     ...get(W), ...get(H), MUL, ...i32(4), MUL, ...set(KEND),
-    0x02, 0x40, 0x03, 0x40,
-    ...BREAK_UNLESS_LT(K, KEND),
-    ...inverse,
-    ...get(K), ...i32(16), ADD, ...set(K),
-    0x0c, 0x00, 0x0b, 0x0b,
+    ...whileLoop(lessThan(K, KEND), [...inverse, ...increment(K, 16)]),
     // Loop 2 over rows 1 … h−2.
     ...i32(1), ...set(Y),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(Y), ...get(H), ...i32(1), SUB, LT_S, EQZ, 0x0d, 0x01,
-    ...get(Y), ...get(W), MUL, ...i32(1), ADD, ...i32(4), MUL, ...set(K),
-    ...get(K), ...get(W), ...i32(2), SUB, ...i32(2), SHR_S, ...i32(4), SHL, ADD, ...set(KEND), // k + 16·⌊(w−2)/4⌋
-    0x02, 0x40, 0x03, 0x40,
-    ...BREAK_UNLESS_LT(K, KEND),
-    ...group,
-    ...get(K), ...i32(16), ADD, ...set(K),
-    0x0c, 0x00, 0x0b, 0x0b,
-    ...get(Y), ...i32(1), ADD, ...set(Y),
-    0x0c, 0x00, 0x0b, 0x0b,
-    0x0b,
+    ...whileLoop([...get(Y), ...get(H), ...i32(1), SUB, LT_S], [
+      ...get(Y), ...get(W), MUL, ...i32(1), ADD, ...i32(4), MUL, ...set(K),
+      ...get(K), ...get(W), ...i32(2), SUB, ...i32(2), SHR_S, ...i32(4), SHL, ADD, ...set(KEND), // k + 16·⌊(w−2)/4⌋
+      ...whileLoop(lessThan(K, KEND), [...group, ...increment(K, 16)]),
+      ...increment(Y, 1),
+    ]),
+    ...END,
   ];
   return wasmModule('smooth', [I32, I32, I32, I32, I32, F64], [I32, I32, I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128], body);
 });

@@ -101,7 +101,8 @@ function growBand(dist: Uint8Array, frontier: Int32Array<ArrayBuffer>, fn: numbe
   }
 }
 
-function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+/** A copy of `a` in twice the length (grow-on-demand lists). */
+export function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);
   b.set(a);
   return b;
@@ -116,26 +117,31 @@ export function fillNearest<T extends Float32Array | Int32Array>(values: T, know
   const out = values.slice() as T;
   const N = W * H;
   const { queue, seen } = fillScratch(N);
-  let head = 0;
+  // No frontier: nothing is known (the input comes back), or nothing is unknown.
+  const tail = seedFrontier(known, W, H, seen, queue);
+  // With `within`, values travel only between pixels of the same label (unreachable pixels keep theirs).
+  if (tail > 0) spread(out, seen, queue, tail, W, N, within);
+  return out;
+}
+
+/**
+ * Marks the known pixels in `seen` and lists, in scan order, those on the frontier (with an unknown
+ * 4-neighbour: only they can propagate anything) in `queue`; returns how many.
+ */
+function seedFrontier(known: Uint8Array, W: number, H: number, seen: Uint8Array, queue: Int32Array): number {
   let tail = 0;
-  let anyKnown = false;
   for (let y = 0; y < H; y++) {
     const row = y * W;
     for (let x = 0; x < W; x++) {
       const i = row + x;
       if (!known[i]) continue;
       seen[i] = 1;
-      anyKnown = true;
-      // Only known pixels on the frontier (with an unknown 4-neighbour) can propagate anything.
       if ((x > 0 && !known[i - 1]) || (x + 1 < W && !known[i + 1]) || (y > 0 && !known[i - W]) || (y + 1 < H && !known[i + W])) {
         queue[tail++] = i;
       }
     }
   }
-  if (!anyKnown) return out;
-  // With `within`, values travel only between pixels of the same label (unreachable pixels keep theirs).
-  spread(out, seen, queue, head, tail, W, N, within);
-  return out;
+  return tail;
 }
 
 /** fillNearest's breadth-first queue and visited marks, kept between calls (5 bytes per pixel). */
@@ -162,31 +168,12 @@ export function fillNearestWithFallback(values: Float32Array, known: Uint8Array,
   const out = values.slice();
   const N = W * H;
   const { queue, seen } = fillScratch(N);
-  let unknown: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  let nu = 0;
-  let head = 0;
-  let tail = 0;
-  for (let y = 0; y < H; y++) {
-    const row = y * W;
-    for (let x = 0; x < W; x++) {
-      const i = row + x;
-      if (!known[i]) {
-        if (nu === unknown.length) unknown = grow(unknown);
-        unknown[nu++] = i;
-        continue;
-      }
-      seen[i] = 1;
-      if ((x > 0 && !known[i - 1]) || (x + 1 < W && !known[i + 1]) || (y > 0 && !known[i - W]) || (y + 1 < H && !known[i + W])) {
-        queue[tail++] = i;
-      }
-    }
-  }
-  if (nu === N || nu === 0) return out;
-  tail = spread(out, seen, queue, head, tail, W, N, within);
+  const tail = seedFrontier(known, W, H, seen, queue);
+  if (tail === 0) return out; // nothing known, or nothing to fill
+  spread(out, seen, queue, tail, W, N, within);
   // Second stage: sources are reached pixels with an unreached 4-neighbour (marked 2 once listed).
   let ns = 0;
-  for (let u = 0; u < nu; u++) {
-    const i = unknown[u]!;
+  for (let i = 0; i < N; i++) {
     if (seen[i]) continue;
     const x = i % W;
     if (x > 0 && seen[i - 1] === 1) { seen[i - 1] = 2; queue[ns++] = i - 1; }
@@ -196,15 +183,16 @@ export function fillNearestWithFallback(values: Float32Array, known: Uint8Array,
   }
   if (ns === 0) return out;
   queue.subarray(0, ns).sort();
-  spread(out, seen, queue, 0, ns, W, N, undefined);
+  spread(out, seen, queue, ns, W, N, undefined);
   return out;
 }
 
 /**
- * The breadth-first part of fillNearest: pops queue[head..tail) (growing it) and copies each popped pixel's
- * value into its unseen 4-neighbours (of the same label, with `within`). Returns the final tail.
+ * The breadth-first part of fillNearest: pops the `tail` queued pixels (and those it queues) in order and
+ * copies each popped pixel's value into its unseen 4-neighbours (of the same label, with `within`).
  */
-function spread(out: Float32Array | Int32Array, seen: Uint8Array, queue: Int32Array, head: number, tail: number, W: number, N: number, within: Int32Array | undefined): number {
+function spread(out: Float32Array | Int32Array, seen: Uint8Array, queue: Int32Array, tail: number, W: number, N: number, within: Int32Array | undefined): void {
+  let head = 0;
   while (head < tail) {
     const i = queue[head++]!;
     const x = i % W;
@@ -215,7 +203,6 @@ function spread(out: Float32Array | Int32Array, seen: Uint8Array, queue: Int32Ar
     if (i >= W && !seen[i - W] && (!within || within[i - W] === l)) { seen[i - W] = 1; out[i - W] = v; queue[tail++] = i - W; }
     if (i + W < N && !seen[i + W] && (!within || within[i + W] === l)) { seen[i + W] = 1; out[i + W] = v; queue[tail++] = i + W; }
   }
-  return tail;
 }
 
 /**

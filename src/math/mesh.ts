@@ -70,7 +70,7 @@
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
 import type { Intrinsics, LayerMesh, Rect } from '../core/types';
-import { KernelCache, i32Const, localGet, localSet, simd, uleb, wasmModule } from './wasm';
+import { ADD, AND, ELSE, END, EQZ, I32, IF, KernelCache, MUL, OR, SHL, V128, V128_LOAD, f32x4, i32Const, increment, lessThan, localGet, localSet, simd, uleb, wasmModule, whileLoop } from './wasm';
 
 /** Options of {@link buildLayerMesh}; every field is optional, defaults in {@link MESH_DEFAULTS}. */
 export interface MeshOptions {
@@ -1151,7 +1151,6 @@ class Quadtree {
     }
   }
 
-
   /**
    * Fills `list` with the nodes of level l that exist: all roots, else the children of the split nodes
    * of level l + 1 (split flags, or criticality > 1 when `byCrit`). Returns the count.
@@ -1903,18 +1902,14 @@ type PyramidKernel = (D: number, A: number, F: number, LO: number, HI: number, M
  * A block with no alpha at all (one 32-bit test per row) only stores its empty flags and range.
  */
 const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
-  const I32 = 0x7f;
-  const V128 = 0x7b;
   const [D, A, F, LO, HI, M, W, CW, FW, FH] = Array.from({ length: 10 }, (_, i) => i);
   const [BX, BY, PD, PA, N] = [10, 11, 12, 13, 14]; // i32 locals
   const [LO4, HI4, ANY, ALLM, M0, MX, MY, MXY, DZ, C, DV] = Array.from({ length: 11 }, (_, i) => 15 + i); // v128 locals
   const get = localGet;
   const set = localSet;
   const i32 = i32Const;
-  const f32x4 = (a: number, b: number, c: number, d: number): number[] => simd(0x0c, ...new Uint8Array(new Float32Array([a, b, c, d]).buffer));
   const zero = simd(0x0c, ...new Array<number>(16).fill(0));
   const ones = simd(0x0c, ...new Array<number>(16).fill(0xff));
-  const [ADD, MUL, LT_S, EQZ, OR] = [0x6a, 0x6c, 0x48, 0x45, 0x72];
   const I32_LOAD = [0x28, 0x00, 0x00]; // i32.load, byte alignment, offset 0
   const f32 = (v: number): number[] => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)]; // f32.const
   const [V_AND, V_OR, V_NOT, V_BITSELECT, V_ANY] = [simd(0x4e), simd(0x50), simd(0x4d), simd(0x52), simd(0x53)];
@@ -1922,20 +1917,20 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
   const lane = (l: number): number[] => simd(0x1f, l); // f32x4.extract_lane
   const row = (eta: number): number[] => [
     // z of the row; c = alpha ≠ 0 ∧ z > 0 ∧ z < ∞
-    ...get(PD), ...(eta > 0 ? [...get(W), ...i32(4 * eta), MUL, ADD] : []), ...simd(0x00, 0x00, 0x00), ...set(DV),
+    ...get(PD), ...(eta > 0 ? [...get(W), ...i32(4 * eta), MUL, ADD] : []), ...V128_LOAD, ...set(DV),
     ...get(PA), ...(eta > 0 ? [...get(W), ...i32(eta), MUL, ADD] : []), ...simd(0x5c, 0x00, 0x00), // load32_zero
     ...simd(0x89, 0x01), ...simd(0xa9, 0x01), ...zero, ...simd(0x37), ...V_NOT, // i32x4 ≠ 0
-    ...get(DV), ...zero, ...F_GT, ...V_AND, ...get(DV), ...f32x4(Infinity, Infinity, Infinity, Infinity), ...F_LT, ...V_AND, ...set(C),
+    ...get(DV), ...zero, ...F_GT, ...V_AND, ...get(DV), ...f32x4(Infinity), ...F_LT, ...V_AND, ...set(C),
     ...get(ALLM), ...get(C), ...V_AND, ...set(ALLM),
     ...get(ANY), ...get(C), ...V_OR, ...set(ANY),
     ...get(DV), ...get(C), ...V_AND, ...set(DZ),
-    ...get(LO4), ...get(DV), ...f32x4(Infinity, Infinity, Infinity, Infinity), ...get(C), ...V_BITSELECT, ...F_MIN, ...set(LO4),
+    ...get(LO4), ...get(DV), ...f32x4(Infinity), ...get(C), ...V_BITSELECT, ...F_MIN, ...set(LO4),
     ...get(HI4), ...get(DZ), ...F_MAX, ...set(HI4),
     ...get(M0), ...get(DZ), ...F_ADD, ...set(M0),
     ...get(MX), ...get(DZ), ...f32x4(0, 1, 2, 3), ...F_MUL, ...F_ADD, ...set(MX),
     ...(eta > 0
       ? [
-        ...get(MY), ...get(DZ), ...f32x4(eta, eta, eta, eta), ...F_MUL, ...F_ADD, ...set(MY),
+        ...get(MY), ...get(DZ), ...f32x4(eta), ...F_MUL, ...F_ADD, ...set(MY),
         ...get(MXY), ...get(DZ), ...f32x4(0, eta, 2 * eta, 3 * eta), ...F_MUL, ...F_ADD, ...set(MXY),
       ]
       : []),
@@ -1957,18 +1952,18 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
     ...get(PA), ...get(W), ADD, ...I32_LOAD, OR,
     ...get(PA), ...get(W), ...i32(2), MUL, ADD, ...I32_LOAD, OR,
     ...get(PA), ...get(W), ...i32(3), MUL, ADD, ...I32_LOAD, OR,
-    EQZ, 0x04, 0x40, // if
+    EQZ, ...IF,
     ...get(F), ...get(N), ADD, ...i32(0), 0x3a, 0x00, 0x00, // i32.store8
     ...get(LO), ...get(N), ...i32(4), MUL, ADD, ...f32(Infinity), 0x38, 0x02, 0x00, // f32.store
     ...get(HI), ...get(N), ...i32(4), MUL, ADD, ...f32(0), 0x38, 0x02, 0x00,
-    0x05, // else
-    ...f32x4(Infinity, Infinity, Infinity, Infinity), ...set(LO4),
+    ...ELSE,
+    ...f32x4(Infinity), ...set(LO4),
     ...zero, ...set(HI4), ...zero, ...set(ANY), ...ones, ...set(ALLM),
     ...zero, ...set(M0), ...zero, ...set(MX), ...zero, ...set(MY), ...zero, ...set(MXY),
     ...row(0), ...row(1), ...row(2), ...row(3),
     // flags: ANY (1) | ALL (4) when any
     ...get(F), ...get(N), ADD,
-    ...get(ANY), ...V_ANY, ...get(ANY), ...V_ANY, ...get(ALLM), ...simd(0xa3, 0x01), 0x71, ...i32(2), 0x74, 0x72,
+    ...get(ANY), ...V_ANY, ...get(ANY), ...V_ANY, ...get(ALLM), ...simd(0xa3, 0x01), AND, ...i32(2), SHL, OR,
     0x3a, 0x00, 0x00, // i32.store8
     // lo, hi
     ...get(LO), ...get(N), ...i32(4), MUL, ADD,
@@ -1978,21 +1973,16 @@ const PYRAMID = new KernelCache<PyramidKernel>('pyramid', () => {
     ...get(HI4), ...lane(0), ...get(HI4), ...lane(1), 0x97, ...get(HI4), ...lane(2), 0x97, ...get(HI4), ...lane(3), 0x97,
     0x38, 0x02, 0x00,
     ...sum(M0, 0), ...sum(MX, 8), ...sum(MY, 16), ...sum(MXY, 24),
-    0x0b, // end if
+    ...END, // if
   ];
   const body: number[] = [
     ...i32(0), ...set(BY),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(BY), ...get(FH), LT_S, EQZ, 0x0d, 0x01,
-    ...i32(0), ...set(BX),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(BX), ...get(FW), LT_S, EQZ, 0x0d, 0x01,
-    ...block,
-    ...get(BX), ...i32(1), ADD, ...set(BX),
-    0x0c, 0x00, 0x0b, 0x0b,
-    ...get(BY), ...i32(1), ADD, ...set(BY),
-    0x0c, 0x00, 0x0b, 0x0b,
-    0x0b,
+    ...whileLoop(lessThan(BY, FH), [
+      ...i32(0), ...set(BX),
+      ...whileLoop(lessThan(BX, FW), [...block, ...increment(BX, 1)]),
+      ...increment(BY, 1),
+    ]),
+    ...END,
   ];
   return wasmModule('pyramid', new Array<number>(10).fill(I32), [...new Array<number>(5).fill(I32), ...new Array<number>(11).fill(V128)], body);
 });

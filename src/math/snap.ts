@@ -18,7 +18,7 @@
  */
 import { throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
-import { labelBand } from './labels';
+import { grow, labelBand } from './labels';
 
 export interface SnapOptions {
   /** Band half-width (px, chessboard) around boundaries where labels are re-decided. */
@@ -92,7 +92,7 @@ export function snapCandidates(
       const i = row + x;
       const d = dist[i]!;
       if (d <= R) {
-        if (nb === list.length) list = growInt32(list);
+        if (nb === list.length) list = grow(list);
         list[nb] = i;
         index[i] = nb++;
         continue;
@@ -100,7 +100,7 @@ export function snapCandidates(
       index[i] = -1;
       if (d !== R + 1) continue;
       if ((x > 0 && dist[i - 1]! <= R) || (x + 1 < W && dist[i + 1]! <= R) || (y > 0 && dist[i - W]! <= R) || (y + 1 < H && dist[i + W]! <= R)) {
-        if (nr === ring.length) ring = growInt32(ring);
+        if (nr === ring.length) ring = grow(ring);
         ring[nr++] = i;
       }
     }
@@ -268,10 +268,4 @@ export function snapLabels(
     } else out[p] = c1 <= c2 ? lab1[k]! : lab2[k]!;
   }
   return out;
-}
-
-function growInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
 }

@@ -36,7 +36,7 @@
  * sweepModuleBytes), where the platform allows; the set-up and the scalar recurrences stay in JavaScript.
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
-import { KernelCache, i32Const, localGet, localSet, simd, uleb, wasmModule, type KernelInstance } from './wasm';
+import { ADD, ELSE, END, F32, F64, I32, IF, KernelCache, LT_S, MUL, SUB, V128, V128_LOAD, V128_STORE, i32Const, localGet, localSet, simd, wasmModule, whileLoop, type KernelInstance } from './wasm';
 
 export interface GridSystem {
   width: number;
@@ -109,11 +109,11 @@ const SWEEP = new KernelCache<SweepKernel>('sweep', () => sweepModuleBytes());
 let bufferHeld: { buffer: WeakRef<ArrayBuffer>; length: number } | undefined;
 
 /**
- * Work vectors of padded length `P`, kept between calls: in the kernel's memory when WebAssembly SIMD is
- * available, else in an ordinary buffer. Both are held through a WeakRef, so an idle solver does not pin
- * ~70 MB at 1080p (the collector may reclaim them and the next call allocates
- * afresh). Contents are stale: the caller initialises every element it reads. Safe because solves are
- * synchronous and never nested.
+ * Work vectors of padded length `P`, kept between calls: in the kernels' shared memory (src/math/wasm.ts)
+ * when WebAssembly SIMD is available, else in an ordinary buffer. Both are held weakly, so an idle solver
+ * does not pin ~70 MB at 1080p (the collector may reclaim them and the next call allocates afresh).
+ * Contents are stale: the caller initialises every element it reads. Safe because solves are synchronous
+ * and never nested, and no other kernel runs during a solve.
  */
 function scratch(P: number): Scratch {
   const stride = 4 * Math.ceil(P / 4); // 16-byte aligned vectors
@@ -426,10 +426,6 @@ function sweep(work: Work, alpha: number, beta: number, alphaPrev: number, updat
 
 /** The kernel's bytecode (a module importing `env.mem` and exporting `sweep`). */
 function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
-  const I32 = 0x7f;
-  const F32 = 0x7d;
-  const F64 = 0x7c;
-  const V128 = 0x7b;
   // Parameters, then locals (index order = declaration order).
   const names = ['y', 'r', 'p', 's', 'w', 'ax', 'ay', 'W', 'H', 'alpha', 'beta', 'alphaPrev', 'updateY'];
   const paramTypes = [I32, I32, I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, I32];
@@ -449,13 +445,8 @@ function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
   const get = (n: string): number[] => localGet(ix(n));
   const set = (n: string): number[] => localSet(ix(n));
   const i32 = i32Const;
-  const ADD = 0x6a;
-  const SUB = 0x6b;
-  const MUL = 0x6c;
-  const LT_S = 0x48;
-  const EQZ = 0x45;
-  const vload = simd(0x00, 0x00, 0x00); // v128.load align=1 offset=0
-  const vstore = simd(0x0b, 0x00, 0x00);
+  const vload = V128_LOAD;
+  const vstore = V128_STORE;
   const fload = [0x2a, 0x02, 0x00]; // f32.load
   const fstore = [0x38, 0x02, 0x00];
   const [vadd, vsub, vmul] = [simd(0xe4), simd(0xe5), simd(0xe6)]; // f32x4
@@ -466,13 +457,6 @@ function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
   const [dadd, dmul] = [[0xa0], [0xa2]]; // f64
   const promote = [0xbb];
   const demote = [0xb6];
-  const BLOCK = [0x02, 0x40];
-  const LOOP = [0x03, 0x40];
-  const IF = [0x04, 0x40];
-  const ELSE = [0x05];
-  const END = [0x0b];
-  const br = (d: number): number[] => [0x0c, ...uleb(d)];
-  const brIf = (d: number): number[] => [0x0d, ...uleb(d)];
   /** Byte address of vector `v` at the byte index in local `at`, plus `delta` bytes (or minus local Wb). */
   const addr = (v: string, at: string, delta: number | 'up' = 0): number[] => [
     ...get(v), ...get(at), ADD,
@@ -542,14 +526,12 @@ function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
     ...get('d'), ...get('vn'), ...promote, ...get('rc'), ...promote, ...dmul, ...dadd, ...set('d'),
   ];
   /** for (k; k < end; k += step) { j = k + Wb; body } with `end` the local holding the bound. */
-  const loop = (end: string, step: number, body: number[]): number[] => [
-    ...BLOCK, ...LOOP,
-    ...get('k'), ...get(end), LT_S, EQZ, ...brIf(1),
-    ...get('k'), ...get('Wb'), ADD, ...set('j'),
-    ...body,
-    ...get('k'), ...i32(step), ADD, ...set('k'),
-    ...br(0), ...END, ...END,
-  ];
+  const loop = (end: string, step: number, body: number[]): number[] =>
+    whileLoop([...get('k'), ...get(end), LT_S], [
+      ...get('k'), ...get('Wb'), ADD, ...set('j'),
+      ...body,
+      ...get('k'), ...i32(step), ADD, ...set('k'),
+    ]);
   /** A row's groups then its tail pixels, from byte index k (row start) to kend (SIMD end) and tend (row end). */
   const row = (group: number[], pixel: number[]): number[] => [...loop('kend', 16, group), ...loop('tend', 4, pixel)];
   /** Sets k, kend, tend for the row starting at byte index `start` (an instruction sequence). */
@@ -570,21 +552,20 @@ function sweepModuleBytes(): Uint8Array<ArrayBuffer> {
     ...rowBounds(i32(0)),
     ...get('updateY'), ...IF, ...row(updateGroup(true), updatePixel(true)), ...ELSE, ...row(updateGroup(false), updatePixel(false)), ...END,
     ...i32(0), ...set('row'),
-    ...BLOCK, ...LOOP,
-    ...get('row'), ...get('H'), LT_S, EQZ, ...brIf(1),
-    ...rowBounds([...get('row'), ...i32(1), ADD, ...get('Wb'), MUL]),
-    ...get('row'), ...i32(1), ADD, ...get('H'), LT_S,
-    ...IF,
-    ...get('updateY'), ...IF,
-    ...row([...updateGroup(true), ...stencilGroup('rj')], [...updatePixel(true), ...stencilPixel('rn')]),
-    ...ELSE,
-    ...row([...updateGroup(false), ...stencilGroup('rj')], [...updatePixel(false), ...stencilPixel('rn')]),
-    ...END,
-    ...ELSE,
-    ...row(stencilGroup('load'), stencilPixel('load')),
-    ...END,
-    ...get('row'), ...i32(1), ADD, ...set('row'),
-    ...br(0), ...END, ...END,
+    ...whileLoop([...get('row'), ...get('H'), LT_S], [
+      ...rowBounds([...get('row'), ...i32(1), ADD, ...get('Wb'), MUL]),
+      ...get('row'), ...i32(1), ADD, ...get('H'), LT_S,
+      ...IF,
+      ...get('updateY'), ...IF,
+      ...row([...updateGroup(true), ...stencilGroup('rj')], [...updatePixel(true), ...stencilPixel('rn')]),
+      ...ELSE,
+      ...row([...updateGroup(false), ...stencilGroup('rj')], [...updatePixel(false), ...stencilPixel('rn')]),
+      ...END,
+      ...ELSE,
+      ...row(stencilGroup('load'), stencilPixel('load')),
+      ...END,
+      ...get('row'), ...i32(1), ADD, ...set('row'),
+    ]),
     // γ, δ: the lanes plus the scalar tails, stored at bytes 0 and 8.
     ...i32(0), ...get('g'), ...get('g2'), ...simd(0x21, 0), ...dadd, ...get('g2'), ...simd(0x21, 1), ...dadd, 0x39, 0x03, 0x00,
     ...i32(0), ...get('d'), ...get('d2'), ...simd(0x21, 0), ...dadd, ...get('d2'), ...simd(0x21, 1), ...dadd, 0x39, 0x03, 0x08,

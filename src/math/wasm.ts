@@ -51,6 +51,63 @@ export function simd(op: number, ...imm: number[]): number[] {
   return [0xfd, ...uleb(op), ...imm];
 }
 
+/** Value types. */
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+
+/** One-byte i32 instructions. */
+export const ADD = 0x6a;
+export const SUB = 0x6b;
+export const MUL = 0x6c;
+export const AND = 0x71;
+export const OR = 0x72;
+export const SHL = 0x74;
+export const SHR_S = 0x75;
+export const SHR_U = 0x76;
+export const LT_S = 0x48;
+export const EQZ = 0x45;
+
+/** Structured control (blocks without a result). */
+export const BLOCK = [0x02, 0x40];
+export const LOOP = [0x03, 0x40];
+export const IF = [0x04, 0x40];
+export const ELSE = [0x05];
+export const END = [0x0b];
+
+/** `br d` / `br_if d`. */
+export function br(d: number): number[] {
+  return [0x0c, ...uleb(d)];
+}
+export function brIf(d: number): number[] {
+  return [0x0d, ...uleb(d)];
+}
+
+/** `v128.load` / `v128.store`, byte alignment, offset 0. */
+export const V128_LOAD = simd(0x00, 0x00, 0x00);
+export const V128_STORE = simd(0x0b, 0x00, 0x00);
+
+/** `v128.const` of four float32 lanes (one value splatted when only `a` is given). */
+export function f32x4(a: number, b = a, c = a, d = a): number[] {
+  return simd(0x0c, ...new Uint8Array(new Float32Array([a, b, c, d]).buffer));
+}
+
+/** `while (test) body`: block { loop { test; i32.eqz; br_if 1; body; br 0 } }; `test` leaves an i32. */
+export function whileLoop(test: number[], body: number[]): number[] {
+  return [...BLOCK, ...LOOP, ...test, EQZ, ...brIf(1), ...body, ...br(0), ...END, ...END];
+}
+
+/** The i32 test `local a < local b` (signed). */
+export function lessThan(a: number, b: number): number[] {
+  return [...localGet(a), ...localGet(b), LT_S];
+}
+
+/** `local += by` on an i32 local. */
+export function increment(local: number, by: number): number[] {
+  return [...localGet(local), ...i32Const(by), ADD, ...localSet(local)];
+}
+
 /**
  * A WebAssembly module of one function `name`(params) → () with the given local types and body (ending
  * with `end`), importing its memory as `env.mem`.
