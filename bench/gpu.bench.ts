@@ -71,13 +71,14 @@ async function main(): Promise<void> {
     console.log(`bench:gpu — ${W}×${H}, input: ${input.source}`);
     console.log(`adapter: ${setup.adapter.vendor} / ${setup.adapter.architecture}${setup.adapter.isFallbackAdapter ? ' (fallback adapter)' : ''}; workgroups ${setup.workgroups.x}×${setup.workgroups.y} × ${setup.workgroups.rows} rows, reduce ${setup.workgroups.reduce}; runs ${RUNS} (medians)`);
     console.log(`assembleHarmonizeSystem (CPU, in page): ${f(setup.assembleMs)} ms`);
-    const bw = await phase<any>('bandwidth');
-    console.log(`copy bandwidth (copyBufferToBuffer ${bw.bytes / 2 ** 20} MiB, read+write): ${f(bw.medianGBs, 2)} GB/s median, ${f(bw.maxGBs, 2)} max`);
-    type Solve = { ms: number; iterations: number; residual: number; readbacks: number; tolerance: number; maxIterations: number };
     const median = (a: number[]): number => {
       const s = a.slice().sort((x, y) => x - y);
       return s.length % 2 ? s[(s.length - 1) >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!);
     };
+    const copy = await phase<{ bytes: number; ratesGBs: number[] }>('bandwidth');
+    const bw = { ...copy, medianGBs: median(copy.ratesGBs), maxGBs: Math.max(...copy.ratesGBs) };
+    console.log(`copy bandwidth (copyBufferToBuffer ${bw.bytes / 2 ** 20} MiB, read+write): ${f(bw.medianGBs, 2)} GB/s median, ${f(bw.maxGBs, 2)} max`);
+    type Solve = { ms: number; iterations: number; residual: number; readbacks: number; tolerance: number; maxIterations: number };
     const cold = await phase<Solve>('solveOnce', { path: 'gpu-cold' });
     await phase<Solve>('solveOnce', { path: 'gpu' }); // warm the solver's buffers
     const gpuRuns: Solve[] = [];

@@ -19,13 +19,8 @@ struct Params {
   maxIterations: u32,
   /** 1 when the `fixed` byte mask is bound and meaningful. */
   hasFixed: u32,
-  _pad0: u32,
-  _pad1: u32,
   /** Stop when sqrt(rᵀM⁻¹r / fᵀM⁻¹f) ≤ tolerance. */
   tolerance: f32,
-  _pad2: u32,
-  _pad3: u32,
-  _pad4: u32,
 }
 
 /**
@@ -51,18 +46,23 @@ struct Scalars {
   done: u32,
   /** STATUS_* below. */
   status: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  /** rᵀz of the starting residual (finishSetup): tells round-off from indefiniteness (finishAlpha). */
+  rz0: f32,
 }
 
 const STATUS_OK: u32 = 0u;
-/** pᵀAp = 0 or NaN: CG cannot continue (the CPU solver stops there too). */
+/**
+ * pᵀAp = 0 or NaN, or ≤ 0 once rᵀz is down by 1e-12 from its start (round-off: the residual is at float32
+ * resolution): CG cannot continue, and stops as the CPU solver does.
+ */
 const STATUS_BREAKDOWN: u32 = 1u;
-/** pᵀAp < 0: the matrix is not positive definite. */
+/** pᵀAp < 0 while rᵀz is above 1e-12 of its start: the matrix is not positive definite. */
 const STATUS_INDEFINITE: u32 = 2u;
 
-/** Workgroup size of the pixel kernels. Any WG_X · WG_Y ≤ the device's invocation limit. */
+/**
+ * Workgroup size. Pixel kernels: WG_X × WG_Y, any product ≤ the device's invocation limit. The
+ * single-workgroup finalize kernels run WG_X × 1 (their pipelines set WG_X to the reduction width).
+ */
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 /**
@@ -93,7 +93,8 @@ var<workgroup> wgSum: array<vec2<f32>, WG_X * WG_Y>;
 
 /**
  * Sum of `v` over the workgroup by a shared-memory tree (pairwise summation: error grows with log2 of the
- * workgroup size, not with its size). Must be called by every invocation in uniform control flow.
+ * workgroup size, not with its size). Must be called by every invocation in uniform control flow. Both
+ * stages of the dot products use it: the pixel kernels' per-workgroup partials and finalize.wgsl's total.
  */
 fn workgroupSum2(v: vec2<f32>, li: u32) -> vec2<f32> {
   let n = WG_X * WG_Y;

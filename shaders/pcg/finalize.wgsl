@@ -6,7 +6,7 @@
 // Why on the GPU: α and β stay in a storage buffer that the next kernels read, so a whole batch of
 // iterations is one submission with no CPU round trip and no uniform buffer rewritten between dispatches.
 // The CPU reads the state back only between batches. Accuracy: each invocation sums a strided subset of
-// the partials with Kahan compensation, then a pairwise tree combines the FIN_WG subtotals; with the
+// the partials with Kahan compensation, then common.wgsl's pairwise tree combines the subtotals; with the
 // pairwise sums inside the first-stage workgroups, the f32 rounding error of a dot product stays a few
 // units of f32 precision times log2 of its length.
 
@@ -14,34 +14,18 @@
 @group(0) @binding(10) var<storage, read> partials: array<vec2<f32>>;
 @group(0) @binding(11) var<storage, read_write> state: Scalars;
 
-/** Invocations of the finalize workgroup. */
-override FIN_WG: u32 = 256u;
-
-var<workgroup> finSum: array<vec2<f32>, FIN_WG>;
-
 /** Σ partials[0 .. params.groups), by every invocation (uniform control flow); the total is returned to all. */
 fn sumPartials(li: u32) -> vec2<f32> {
   var s = vec2<f32>(0.0, 0.0);
   var comp = vec2<f32>(0.0, 0.0);
-  for (var g = li; g < params.groups; g += FIN_WG) {
+  for (var g = li; g < params.groups; g += WG_X * WG_Y) {
     // Kahan: comp carries the low-order bits lost by the previous addition.
     let y = partials[g] - comp;
     let t = s + y;
     comp = (t - s) - y;
     s = t;
   }
-  finSum[li] = s;
-  workgroupBarrier();
-  var stride = select(1u, 1u << (32u - countLeadingZeros(FIN_WG - 1u)), FIN_WG > 1u) >> 1u;
-  loop {
-    if (stride == 0u) { break; }
-    if (li < stride && li + stride < FIN_WG) {
-      finSum[li] = finSum[li] + finSum[li + stride];
-    }
-    workgroupBarrier();
-    stride = stride >> 1u;
-  }
-  return finSum[0];
+  return workgroupSum2(s, li);
 }
 
 /** CG stops when the relative residual is not above the tolerance (NaN included) or iterations run out. */
@@ -49,7 +33,7 @@ fn shouldStop(residual: f32, iterations: u32) -> bool {
   return !(residual > params.tolerance) || isNan(residual) || iterations >= params.maxIterations;
 }
 
-@compute @workgroup_size(FIN_WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn finishSetup(@builtin(local_invocation_index) li: u32) {
   let total = sumPartials(li);
   if (li != 0u) { return; }
@@ -57,6 +41,7 @@ fn finishSetup(@builtin(local_invocation_index) li: u32) {
   let denom = select(1.0, total.y, total.y > 0.0);
   let residual = sqrt(max(rz, 0.0) / denom);
   state.rz = rz;
+  state.rz0 = rz;
   state.denom = denom;
   state.pq = 0.0;
   state.alpha = 0.0;
@@ -67,7 +52,7 @@ fn finishSetup(@builtin(local_invocation_index) li: u32) {
   state.done = select(0u, 1u, shouldStop(residual, 0u));
 }
 
-@compute @workgroup_size(FIN_WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn finishAlpha(@builtin(local_invocation_index) li: u32) {
   let total = sumPartials(li);
   if (li != 0u || state.done != 0u) { return; }
@@ -78,12 +63,14 @@ fn finishAlpha(@builtin(local_invocation_index) li: u32) {
   } else {
     // No step is taken: the pending α (already applied by the operator pass) is cleared.
     state.alpha = 0.0;
-    state.status = select(STATUS_INDEFINITE, STATUS_BREAKDOWN, pq == 0.0 || isNan(pq));
+    // pᵀAp ≤ 0 once rᵀz is at float32 resolution (down by 1e-12) is round-off, as in the CPU solver.
+    let roundOff = pq == 0.0 || isNan(pq) || state.rz <= state.rz0 * 1e-12;
+    state.status = select(STATUS_INDEFINITE, STATUS_BREAKDOWN, roundOff);
     state.done = 1u;
   }
 }
 
-@compute @workgroup_size(FIN_WG)
+@compute @workgroup_size(WG_X, WG_Y)
 fn finishBeta(@builtin(local_invocation_index) li: u32) {
   let total = sumPartials(li);
   if (li != 0u || state.done != 0u) { return; }

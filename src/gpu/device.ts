@@ -19,7 +19,7 @@ import { MapMode, navigatorGpu, type GpuBuffer, type GpuBufferDescriptor, type G
  * Error code used for a lost or failing GPU device. DioramaErrorCode has no GPU-specific code yet; the
  * solver code is the nearest (the computation failed, the inputs were fine).
  */
-export const GPU_FAILURE_CODE = 'SOLVER_FAILED' as const;
+const GPU_FAILURE_CODE = 'SOLVER_FAILED' as const;
 
 const gpuFailures = new WeakSet<object>();
 
@@ -49,7 +49,7 @@ interface DeviceState {
 const states = new WeakMap<GpuDevice, DeviceState>();
 
 /** Per-device state, watching `device.lost` from the first call on. */
-export function deviceState(device: GpuDevice): DeviceState {
+function deviceState(device: GpuDevice): DeviceState {
   let s = states.get(device);
   if (!s) {
     const state: DeviceState = { lost: false, lostMessage: '', warned: false, lostRejection: undefined as unknown as Promise<never> };
@@ -58,10 +58,6 @@ export function deviceState(device: GpuDevice): DeviceState {
     state.lostRejection = device.lost.then((info) => {
       state.lost = true;
       state.lostMessage = `${info.reason || 'unknown'}: ${info.message}`;
-      if (ownDevice && ownDevicePromiseValue === device) {
-        ownDevice = undefined;
-        ownDevicePromiseValue = undefined;
-      }
       throw gpuFailure(`the WebGPU device was lost (${state.lostMessage})`);
     });
     state.lostRejection.catch(() => undefined);
@@ -78,32 +74,29 @@ export function isDeviceLost(device: GpuDevice): boolean {
  * Reports a GPU failure that makes the call fall back to the CPU: one console warning per device (the
  * first failure), so a lost device does not flood the log when many calls fall back.
  */
-export function warnFallback(device: GpuDevice | null, what: string, err: unknown): void {
-  const s = device ? deviceState(device) : undefined;
-  if (s) {
-    if (s.warned) return;
-    s.warned = true;
-  }
+export function warnFallback(device: GpuDevice, what: string, err: unknown): void {
+  const s = deviceState(device);
+  if (s.warned) return;
+  s.warned = true;
   const detail = err instanceof Error ? err.message : String(err);
-  console.warn(`diorama: ${what} failed on the GPU (${detail}); using the CPU path for this call${s ? ' and later calls on this device' : ''}`);
+  console.warn(`diorama: ${what} failed on the GPU (${detail}); using the CPU path for this call and later calls on this device`);
 }
 
 let loggedNoWebGpu = false;
 
 /** Logs, once per page, that WebGPU is unavailable and the CPU path is used. */
-export function logNoWebGpu(reason: string): void {
+function logNoWebGpu(reason: string): void {
   if (loggedNoWebGpu) return;
   loggedNoWebGpu = true;
   console.info(`diorama: WebGPU is not available (${reason}); using the CPU path`);
 }
 
 let ownDevice: Promise<GpuDevice | null> | undefined;
-let ownDevicePromiseValue: GpuDevice | undefined;
 
 /**
- * The device to run on: `device` when given (and not lost), else a device of our own from `navigator.gpu`
- * (requested once and shared by later calls; requested again after a loss). Resolves to null, after one
- * log line per page, when the environment has no WebGPU or no adapter.
+ * The device to run on: `device` when given (as is, lost or not: callers check), else a device of our own
+ * from `navigator.gpu` (requested once and shared by later calls; requested again after a loss). Resolves to
+ * null, after one log line per page, when the environment has no WebGPU or no adapter.
  *
  * Our own device asks for the adapter's full storage-buffer binding and buffer sizes, so 4K grids fit.
  */
@@ -131,16 +124,15 @@ export async function acquireGpuDevice(device?: GpuDevice | null): Promise<GpuDe
         logNoWebGpu(`requestDevice() failed: ${e instanceof Error ? e.message : String(e)}`);
         return null;
       });
-      if (dev) {
-        ownDevicePromiseValue = dev;
-        deviceState(dev);
-      }
+      if (dev) deviceState(dev); // watch for loss from now on
       return dev;
     })();
   }
-  const dev = await ownDevice;
+  const pending = ownDevice;
+  const dev = await pending;
   if (dev && isDeviceLost(dev)) {
-    ownDevice = undefined;
+    // Only the first caller to see the loss drops it; concurrent callers then share its new request.
+    if (ownDevice === pending) ownDevice = undefined;
     return acquireGpuDevice();
   }
   return dev;

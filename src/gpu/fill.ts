@@ -36,9 +36,6 @@ export async function harmonicFillGpu(
 ): Promise<HarmonicFillGpuResult> {
   const setup = assembleHarmonicFill(values, W, H, known, fill, options, 'harmonicFillGpu');
   if (setup.kind === 'done') return { ...setup.result, backend: 'cpu' };
-  const res = await solveGridMultilevelGpu(options.device, setup.sys, setup.start, {
-    ...setup.solveOptions,
-    ...(options.checkInterval === undefined ? {} : { checkInterval: options.checkInterval }),
-  });
+  const res = await solveGridMultilevelGpu(options.device, setup.sys, setup.start, { ...setup.solveOptions, checkInterval: options.checkInterval });
   return { values: setup.finish(res.x), iterations: res.iterations, residual: res.residual, backend: res.backend };
 }

@@ -34,8 +34,7 @@ export async function harmonizeGpu(input: HarmonizeInput, options: HarmonizeGpuO
   const hs = assembleHarmonizeSystem(input, harmonizeOptions);
   throwIfAborted(options.signal);
   const t0 = performance.now();
-  const solveOptions = { ...hs.solveOptions, signal: options.signal, ...(checkInterval === undefined ? {} : { checkInterval }) };
-  const res = await solveGridPCGGpu(device, hs.system, hs.start, solveOptions);
+  const res = await solveGridPCGGpu(device, hs.system, hs.start, { ...hs.solveOptions, signal: options.signal, checkInterval });
   const out = hs.finish(res.x, res.iterations, res.residual, performance.now() - t0);
   return { ...out, backend: res.backend };
 }

@@ -30,7 +30,7 @@
  * tolerance the two may stop one iteration apart (see the tests for the resulting tolerance).
  */
 import { DioramaError, invariant, throwIfAborted } from '../core/errors';
-import { restrictSystem, solveGridMultilevel, solveGridPCG, type GridSystem, type MultilevelOptions, type SolveOptions, type SolveResult } from '../math/solver';
+import { planMultilevel, solveGridMultilevel, solveGridPCG, type GridSystem, type MultilevelOptions, type SolveOptions, type SolveResult } from '../math/solver';
 import commonWgsl from '../../shaders/pcg/common.wgsl';
 import diagonalWgsl from '../../shaders/pcg/diagonal.wgsl';
 import residualWgsl from '../../shaders/pcg/residual.wgsl';
@@ -57,7 +57,7 @@ import { BufferUsage, ShaderStage, isGpuBuffer, type GpuBindGroup, type GpuBindG
 // Kernels and pipelines
 
 /** Buffers a kernel can bind; the number is the binding index used by every file of shaders/pcg. */
-export const PCG_BINDINGS = Object.freeze({
+const PCG_BINDINGS = Object.freeze({
   params: 0,
   c: 1,
   b: 2,
@@ -79,13 +79,13 @@ type Access = 'uniform' | 'read' | 'rw';
 interface KernelSpec {
   source: string;
   entry: string;
-  /** 'pixel': 2-D dispatch over the grid in WG_X × WG_Y tiles; 'single': one FIN_WG workgroup. */
+  /** 'pixel': 2-D dispatch over the grid in WG_X × (WG_Y · ROWS)-pixel tiles; 'single': one workgroup of `reduce` invocations. */
   kind: 'pixel' | 'single';
   bindings: ReadonlyArray<readonly [PcgRole, Access]>;
 }
 
 /** Every kernel of the solver, with the bindings its entry point uses. */
-export const PCG_KERNELS = {
+const PCG_KERNELS = {
   diagonal: { source: diagonalWgsl, entry: 'diagonal', kind: 'pixel', bindings: [['params', 'uniform'], ['c', 'read'], ['w', 'read'], ['fixed', 'read'], ['diag', 'rw']] },
   residual: {
     source: residualWgsl,
@@ -121,7 +121,7 @@ export interface PcgWorkgroups {
   y: number;
   /** ROWS, pixels per invocation (stacked vertically): tiles of x × (y · rows) pixels. Default 4 (16 × 16 tiles). */
   rows: number;
-  /** FIN_WG, invocations of the finalize kernels. Default 256 (or the device's limit). */
+  /** Invocations of the single-workgroup finalize kernels (their WG_X; WG_Y = 1). Default 256 (or the device's limit). */
   reduce: number;
 }
 
@@ -139,10 +139,10 @@ export function pcgBytesPerPixelIteration(wg: Pick<PcgWorkgroups, 'x' | 'y' | 'r
 /** {@link pcgBytesPerPixelIteration} of the default 16 × 16-pixel tiles (≈ 55 B). */
 export const PCG_BYTES_PER_PIXEL_ITERATION = pcgBytesPerPixelIteration({ x: 16, y: 4, rows: 4 });
 
-/** Uniform block size (struct Params of common.wgsl). */
-const PARAMS_BYTES = 48;
-/** Storage block of struct Scalars (48 bytes), rounded up. */
-const SCALARS_BYTES = 64;
+/** Uniform buffer of struct Params of common.wgsl (7 words), rounded up to 16 bytes. */
+const PARAMS_BYTES = 32;
+/** Storage block of struct Scalars of common.wgsl (10 words). */
+const SCALARS_BYTES = 40;
 
 interface Pipelines {
   wg: PcgWorkgroups;
@@ -212,7 +212,7 @@ export function getPcgPipelines(device: GpuDevice, wg: PcgWorkgroups = defaultWo
         buffer: { type: access === 'uniform' ? 'uniform' : access === 'read' ? 'read-only-storage' : 'storage' },
       })),
     });
-    const constants: Record<string, number> = spec.kind === 'pixel' ? { WG_X: wg.x, WG_Y: wg.y, ROWS: wg.rows } : { FIN_WG: wg.reduce };
+    const constants: Record<string, number> = spec.kind === 'pixel' ? { WG_X: wg.x, WG_Y: wg.y, ROWS: wg.rows } : { WG_X: wg.reduce, WG_Y: 1 };
     const pipeline = device.createComputePipeline({
       label: `diorama pcg ${name}`,
       layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
@@ -261,7 +261,7 @@ export function pcgParams(width: number, height: number, wg: PcgWorkgroups, maxI
   u[3] = gx * gy;
   u[4] = Math.min(0xffffffff, Math.max(0, Math.floor(maxIterations)));
   u[5] = hasFixed ? 1 : 0;
-  f[8] = tolerance;
+  f[6] = tolerance;
   return buf;
 }
 
@@ -275,14 +275,17 @@ export interface PcgState {
   residual: number;
   iterations: number;
   done: boolean;
-  /** 0 ok, 1 breakdown (pᵀAp = 0 or NaN), 2 indefinite (pᵀAp < 0). */
+  /** 0 ok, 1 breakdown (pᵀAp = 0 or NaN, or ≤ 0 at round-off), 2 indefinite (pᵀAp < 0). */
   status: number;
+  /** rᵀz of the starting residual. */
+  rz0: number;
 }
 
+/** Reads struct Scalars (common.wgsl) from the first SCALARS_BYTES of `bytes`. */
 export function decodePcgState(bytes: ArrayBuffer): PcgState {
-  const f = new Float32Array(bytes, 0, 12);
-  const u = new Uint32Array(bytes, 0, 12);
-  return { rz: f[0]!, denom: f[1]!, pq: f[2]!, alpha: f[3]!, beta: f[4]!, residual: f[5]!, iterations: u[6]!, done: u[7] !== 0, status: u[8]! };
+  const f = new Float32Array(bytes, 0, SCALARS_BYTES / 4);
+  const u = new Uint32Array(bytes, 0, SCALARS_BYTES / 4);
+  return { rz: f[0]!, denom: f[1]!, pq: f[2]!, alpha: f[3]!, beta: f[4]!, residual: f[5]!, iterations: u[6]!, done: u[7] !== 0, status: u[8]!, rz0: f[9]! };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -387,49 +390,7 @@ export interface GpuSolveResult extends SolveResult {
   readbacks: number;
 }
 
-export interface GpuMultilevelOptions extends MultilevelOptions {
-  /** See GpuSolveOptions.checkInterval. Default 8. */
-  checkInterval?: number;
-  /** See GpuSolveOptions.speculate. */
-  speculate?: boolean;
-}
-
-/** One level of a coarse-to-fine cascade, in solve order. */
-interface PlannedLevel {
-  sys: GridSystem;
-  x0: Float32Array;
-  maxIterations: number;
-  tolerance: number;
-}
-
-/**
- * The cascade solveGridMultilevel (src/math/solver.ts) runs, as a list from the coarsest level to the
- * finest: the same restricted systems (restrictSystem), the same per-level iteration caps and tolerances.
- */
-export function planMultilevel(sys: GridSystem, x0: Float32Array, options: MultilevelOptions = {}): PlannedLevel[] {
-  const plan: PlannedLevel[] = [];
-  const walk = (s: GridSystem, start: Float32Array, o: MultilevelOptions): void => {
-    const maxLevels = o.levels ?? Math.max(0, Math.ceil(Math.log2(Math.max(s.width, s.height) / 64)));
-    const here: PlannedLevel = { sys: s, x0: start, maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-4 };
-    if (maxLevels <= 0 || s.width < 4 || s.height < 4) {
-      plan.push(here);
-      return;
-    }
-    const coarse = restrictSystem(s, start);
-    const cw = coarse.sys.width;
-    const ch = coarse.sys.height;
-    const coarsest = maxLevels - 1 === 0 || cw < 4 || ch < 4;
-    walk(coarse.sys, coarse.x0, {
-      ...o,
-      levels: maxLevels - 1,
-      maxIterations: coarsest ? Math.ceil(2 * Math.max(cw, ch)) : (o.coarseIterations ?? 30),
-      tolerance: Math.min(o.tolerance ?? 1e-4, 1e-4),
-    });
-    plan.push(here);
-  };
-  walk(sys, x0, options);
-  return plan;
-}
+export interface GpuMultilevelOptions extends MultilevelOptions, Pick<GpuSolveOptions, 'checkInterval' | 'speculate'> {}
 
 // ---------------------------------------------------------------------------------------------------------
 // The solver
@@ -475,30 +436,32 @@ export class GpuGridSolver {
    */
   async solve(sys: GpuGridSystem, x0: Float32Array | GpuBuffer, options: GpuSolveOptions = {}): Promise<GpuSolveResult> {
     checkSystem(sys, x0, 'solveGridPCGGpu');
+    const tolerance = options.tolerance ?? 1e-4;
+    const maxIterations = options.maxIterations ?? 500;
     const level = await this._acquire(sys.width, sys.height);
     try {
-      const enc = (): GpuCommandEncoder => this.device.createCommandEncoder({ label: 'diorama pcg' });
       const upload = scoped(this.device, 'gpu pcg: upload', () => {
-        const e = enc();
-        this._upload(level, sys, x0, options.maxIterations ?? 500, options.tolerance ?? 1e-4, e);
+        const e = this.device.createCommandEncoder({ label: 'diorama pcg' });
+        this._upload(level, sys, x0, maxIterations, tolerance, e);
         return e;
       });
-      const state = await this._run(level, upload.value, options);
+      const state = await this._run(level, upload.value, maxIterations, options);
       await upload.errors;
-      return await this._finish(level, state, options.tolerance ?? 1e-4, options.output ?? 'array');
+      return await this._finish(level, state, tolerance, options.output ?? 'array');
     } finally {
       this._release(level);
     }
   }
 
   /**
-   * Coarse-to-fine PCG, the GPU twin of solveGridMultilevel: the restricted systems are built on the CPU
-   * (restrictSystem, as the CPU cascade does), each level is solved on the GPU and prolonged on the GPU into
-   * the next level's starting guess; only the solver state is read back between levels.
+   * Coarse-to-fine PCG, the GPU twin of solveGridMultilevel: the cascade is the CPU one (planMultilevel:
+   * the restricted systems are built on the CPU), each level is solved on the GPU and prolonged on the GPU into
+   * the next level's starting guess; only the solver state is read back between levels. A level's last step
+   * (applyStep) and its prolongation ride in the next level's first submission.
    */
   async solveMultilevel(sys: GridSystem, x0: Float32Array, options: GpuMultilevelOptions = {}): Promise<GpuSolveResult & { coarseIterations: number }> {
     checkSystem(sys, x0, 'solveGridMultilevelGpu');
-    const plan = planMultilevel(sys, x0, options);
+    const plan = planMultilevel(sys, x0, options); // the CPU solver's cascade, coarsest level first
     const held: Level[] = [];
     try {
       let coarseIterations = 0;
@@ -515,24 +478,18 @@ export class GpuGridSolver {
           if (prev) {
             const group = bindPcgKernel(this.device, this._pipes, 'prolong', { ...level.buffers, coarse: prev.buffers.x });
             const pass = e.beginComputePass({ label: 'diorama pcg prolong' });
+            // The coarse level's last step first, so that its x is complete before it is prolonged.
+            prev.dispatch(pass, 'applyStep');
             dispatchPcgKernel(pass, this._pipes, 'prolong', group, level.width, level.height);
             pass.end();
           }
           return e;
         });
-        const state = await this._run(level, upload.value, { ...options, maxIterations: lv.maxIterations, tolerance: lv.tolerance });
+        const state = await this._run(level, upload.value, lv.maxIterations, options);
         await upload.errors;
         readbacks += state.readbacks;
         if (state.status === 2) throwIndefinite(state);
-        if (k < plan.length - 1) {
-          coarseIterations += state.iterations;
-          // The level's last step, so that its x is complete before the next level prolongs it.
-          const e = this.device.createCommandEncoder({ label: 'diorama pcg apply' });
-          const pass = e.beginComputePass();
-          level.dispatch(pass, 'applyStep');
-          pass.end();
-          this.device.queue.submit([e.finish()]);
-        }
+        if (k < plan.length - 1) coarseIterations += state.iterations;
         prev = level;
         last = state;
       }
@@ -609,9 +566,14 @@ export class GpuGridSolver {
    * (uploads, copies, prolongation) plus setup plus one batch; with `speculate`, every later batch is
    * submitted before the previous one's state is awaited, else after it.
    */
-  private async _run(level: Level, first: GpuCommandEncoder, options: GpuSolveOptions): Promise<PcgState & { readbacks: number }> {
+  private async _run(
+    level: Level,
+    first: GpuCommandEncoder,
+    maxIterations: number,
+    options: Pick<GpuSolveOptions, 'checkInterval' | 'speculate' | 'signal'>,
+  ): Promise<PcgState & { readbacks: number }> {
     const B = Math.max(1, Math.floor(options.checkInterval ?? 8));
-    const maxIt = Math.max(0, Math.floor(options.maxIterations ?? 500));
+    const maxIt = Math.max(0, Math.floor(maxIterations));
     const batches = Math.max(1, Math.ceil(maxIt / B));
     const signal = options.signal;
     const submitBatch = (index: number, enc: GpuCommandEncoder): Promise<void> => {
@@ -786,7 +748,7 @@ export async function solveGridMultilevelGpu(
  * Runs `gpu` with the caller's solver (kept), or a temporary solver on the caller's or our own device
  * (disposed after the call), with {@link withGpu}'s fallback to `cpu`.
  */
-export async function withSolver<T>(
+async function withSolver<T>(
   device: GpuDevice | GpuGridSolver | null | undefined,
   what: string,
   gpu: (solver: GpuGridSolver) => Promise<T>,
@@ -812,7 +774,7 @@ export async function withSolver<T>(
  * gets the failure as `reason`, and after it succeeds one warning per device is logged. Errors of the inputs,
  * an indefinite system, an abort, and WebGPU validation errors (a bug, or a foreign buffer) propagate.
  */
-export async function withGpu<T>(
+async function withGpu<T>(
   device: GpuDevice | null | undefined,
   what: string,
   gpu: (device: GpuDevice) => Promise<T>,

@@ -664,35 +664,70 @@ export interface MultilevelOptions extends SolveOptions {
   coarseIterations?: number;
 }
 
+/** One level of a multilevel solve: its system, its start (Dirichlet values at fixed pixels) and its PCG stopping rule. */
+export interface MultilevelLevel {
+  sys: GridSystem;
+  x0: Float32Array;
+  maxIterations: number;
+  tolerance: number;
+}
+
 /**
- * Coarse-to-fine PCG: solves restricted copies of the system on a pyramid, uses each coarse solution as the
- * next finer level's starting guess (at pixels that are not fixed), then runs PCG at full resolution. Long-range propagation (large holes, low
- * confidence regions) happens on coarse grids where it is cheap.
+ * The cascade of solveGridMultilevel, coarsest level first and the given system last: restricted copies of
+ * the system (restrictSystem) down to `levels` levels (default: until the grid is ≤ 64 px wide, never below
+ * 4 px). The coarsest grid gets enough iterations to carry values across its whole width (CG needs O(width)
+ * iterations on a Laplacian), twice its larger side, since it is tiny; every finer coarse level only cleans
+ * up what prolongation left, which takes a few tens of iterations (coarseIterations, default 30); coarse
+ * levels stop at min(tolerance, 1e-4). The given system keeps maxIterations (default 500) and tolerance
+ * (default 1e-4). Shared with the GPU port (src/gpu/pcg.ts), so both run the same cascade.
+ */
+export function planMultilevel(sys: GridSystem, x0: Float32Array, options: MultilevelOptions = {}): MultilevelLevel[] {
+  const plan: MultilevelLevel[] = [];
+  const walk = (s: GridSystem, start: Float32Array, o: MultilevelOptions): void => {
+    const maxLevels = o.levels ?? Math.max(0, Math.ceil(Math.log2(Math.max(s.width, s.height) / 64)));
+    const here: MultilevelLevel = { sys: s, x0: start, maxIterations: o.maxIterations ?? 500, tolerance: o.tolerance ?? 1e-4 };
+    if (maxLevels > 0 && s.width >= 4 && s.height >= 4) {
+      const coarse = restrictSystem(s, start);
+      const cw = coarse.sys.width;
+      const ch = coarse.sys.height;
+      const coarsest = maxLevels - 1 === 0 || cw < 4 || ch < 4;
+      walk(coarse.sys, coarse.x0, {
+        ...o,
+        levels: maxLevels - 1,
+        maxIterations: coarsest ? Math.ceil(2 * Math.max(cw, ch)) : (o.coarseIterations ?? 30),
+        tolerance: Math.min(o.tolerance ?? 1e-4, 1e-4),
+      });
+    }
+    plan.push(here);
+  };
+  walk(sys, x0, options);
+  return plan;
+}
+
+/**
+ * Coarse-to-fine PCG: solves restricted copies of the system on a pyramid (planMultilevel), uses each coarse
+ * solution as the next finer level's starting guess (at pixels that are not fixed), then runs PCG at full
+ * resolution. Long-range propagation (large holes, low confidence regions) happens on coarse grids where it
+ * is cheap.
  */
 export function solveGridMultilevel(
   sys: GridSystem,
   x0: Float32Array,
   options: MultilevelOptions = {},
 ): SolveResult & { coarseIterations: number } {
-  const maxLevels = options.levels ?? Math.max(0, Math.ceil(Math.log2(Math.max(sys.width, sys.height) / 64)));
-  if (maxLevels <= 0 || sys.width < 4 || sys.height < 4) {
-    return { ...solveGridPCG(sys, x0, options), coarseIterations: 0 };
+  const plan = planMultilevel(sys, x0, options);
+  let coarseIterations = 0;
+  let prev: { x: Float32Array; width: number } | undefined;
+  for (let k = 0; ; k++) {
+    const level = plan[k]!;
+    let start = level.x0;
+    if (prev) {
+      start = Float32Array.from(level.x0);
+      prolongInto(prev.x, prev.width, start, level.sys.width, level.sys.height, level.sys.fixed);
+    }
+    const res = solveGridPCG(level.sys, start, { ...options, maxIterations: level.maxIterations, tolerance: level.tolerance });
+    if (k === plan.length - 1) return { ...res, coarseIterations };
+    coarseIterations += res.iterations;
+    prev = { x: res.x, width: level.sys.width };
   }
-  const coarse = restrictSystem(sys, x0);
-  // Cascade: the coarsest grid gets enough iterations to carry values across its whole width (CG needs
-  // O(width) iterations on a Laplacian) — it is tiny; every finer level only cleans up what prolongation
-  // left, which takes a few tens of iterations.
-  const cw = coarse.sys.width;
-  const chh = coarse.sys.height;
-  const coarsest = maxLevels - 1 === 0 || cw < 4 || chh < 4;
-  const sub = solveGridMultilevel(coarse.sys, coarse.x0, {
-    ...options,
-    levels: maxLevels - 1,
-    maxIterations: coarsest ? Math.ceil(2 * Math.max(cw, chh)) : (options.coarseIterations ?? 30),
-    tolerance: Math.min(options.tolerance ?? 1e-4, 1e-4),
-  });
-  const start = Float32Array.from(x0);
-  prolongInto(sub.x, coarse.sys.width, start, sys.width, sys.height, sys.fixed);
-  const fine = solveGridPCG(sys, start, options);
-  return { ...fine, coarseIterations: sub.iterations + sub.coarseIterations };
 }

@@ -57,7 +57,7 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
       expect(by['applyOperator(parity 1)']!.oldDirectionChanged).toBe(0);
       expect(by['finishSetup']).toMatchObject({ iterations: 0, alpha: 0, beta: 0, status: 0 });
       expect(by['finishSetup']!.done).toBe(by['finishSetup']!.expectDone);
-      expect(by['finishAlpha']).toMatchObject({ okStatus: 0, okDone: false, negStatus: 2, negDone: true, zeroStatus: 1, zeroDone: true, zeroAlpha: 0 });
+      expect(by['finishAlpha']).toMatchObject({ okStatus: 0, okDone: false, negStatus: 2, negDone: true, zeroStatus: 1, zeroDone: true, zeroAlpha: 0, roundStatus: 1, roundDone: true });
       expect(by['finishBeta']!.iterations).toBe(6);
       expect(by['finishBeta']!.done).toBe(by['finishBeta']!.expectDone);
       expect(by['finishBeta(done)']).toMatchObject({ iterations: 5, beta: 0.25 });
@@ -71,6 +71,9 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
     { name: 'Dirichlet pixels, to tolerance 1e-6', width: 128, height: 96, fixedFraction: 0.1, tolerance: 1e-6, maxIterations: 2000 },
     { name: 'Dirichlet pixels, sparse data, read-back every 3', width: 77, height: 129, fixedFraction: 0.02, sparseData: true, tolerance: 1e-6, maxIterations: 3000, checkInterval: 3 },
     { name: 'multilevel cascade, Dirichlet pixels', width: 200, height: 150, fixedFraction: 0.01, sparseData: true, tolerance: 1e-6, maxIterations: 3000, multilevel: true },
+    // With tolerance 0 both solvers run to float32 resolution and stop there, without an error and before the
+    // cap (rᵀz reaching 0, or pᵀAp ≤ 0 from round-off: the kernel test above checks that rule directly).
+    { name: 'tolerance 0 until round-off (a clean stop, as on the CPU)', width: 48, height: 40, fixedFraction: 0, tolerance: 0, maxIterations: 1000, untilRoundOff: true },
   ];
   for (const c of solveCases) {
     it(`full GPU solve matches the CPU solver within 1e-4 relative: ${c.name}`, async (ctx) => {
@@ -93,6 +96,9 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
         expect(r.gpu.converged, msg).toBe(true);
         // Same stopping rule: at most one iteration apart per level (residual rounding at the threshold).
         expect(Math.abs(r.gpu.iterations - r.cpu.iterations), msg).toBeLessThanOrEqual(1);
+      } else if (c.untilRoundOff) {
+        expect(r.cpu.iterations, msg).toBeLessThan(c.maxIterations);
+        expect(r.gpu.iterations, msg).toBeLessThan(c.maxIterations);
       } else {
         expect(r.gpu.iterations, msg).toBe(c.maxIterations);
       }

@@ -13,16 +13,11 @@ import { harmonicFill } from '../../../src/math/harmonic';
 import { solveGridPCG } from '../../../src/math/solver';
 import { GpuGridSolver, PCG_BYTES_PER_PIXEL_ITERATION, defaultWorkgroups, solveGridPCGGpu } from '../../../src/gpu/pcg';
 import { harmonicFillGpu } from '../../../src/gpu/fill';
-import { gpuBufferStats } from '../../../src/gpu/device';
-import { BufferUsage, navigatorGpu, type GpuAdapter, type GpuDevice } from '../../../src/gpu/webgpu';
+import { acquireGpuDevice, gpuBufferStats } from '../../../src/gpu/device';
+import { BufferUsage, type GpuDevice } from '../../../src/gpu/webgpu';
 
+/** The library's own device (acquireGpuDevice: the adapter's full buffer limits), as a user without one gets. */
 let device: GpuDevice | null = null;
-let adapter: GpuAdapter | null = null;
-
-const median = (a: number[]): number => {
-  const s = a.slice().sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!);
-};
 
 async function fetchBytes(url: string): Promise<ArrayBuffer> {
   const r = await fetch(url);
@@ -30,8 +25,8 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
   return r.arrayBuffer();
 }
 
-/** Copy bandwidth: median over `runs` of (read + written bytes) / wall time of one big copyBufferToBuffer. */
-async function copyBandwidth(dev: GpuDevice, bytes: number, runs: number): Promise<{ bytes: number; medianGBs: number; maxGBs: number }> {
+/** Copy bandwidth of `runs` big copyBufferToBuffer calls: (read + written bytes) / wall time of each, GB/s. */
+async function copyBandwidth(dev: GpuDevice, bytes: number, runs: number): Promise<{ bytes: number; ratesGBs: number[] }> {
   const usage = BufferUsage.COPY_SRC | BufferUsage.COPY_DST | BufferUsage.STORAGE;
   const a = dev.createBuffer({ size: bytes, usage });
   const b = dev.createBuffer({ size: bytes, usage });
@@ -48,7 +43,7 @@ async function copyBandwidth(dev: GpuDevice, bytes: number, runs: number): Promi
   for (let k = 0; k < runs; k++) rates.push((2 * bytes) / ((await copy()) * 1e6));
   a.destroy();
   b.destroy();
-  return { bytes, medianGBs: median(rates), maxGBs: Math.max(...rates) };
+  return { bytes, ratesGBs: rates };
 }
 
 interface BenchArgs {
@@ -75,9 +70,9 @@ async function setup(args: BenchArgs) {
   const hs = assembleHarmonizeSystem({ width: W, height: H, depth, labels, image });
   const assembleMs = performance.now() - tA;
   ctx = { args, hs, solver: new GpuGridSolver(dev), assembleMs };
-  const info: Partial<GPUAdapterInfo> = adapter?.info ?? {};
+  const info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } = dev.adapterInfo ?? {};
   return {
-    adapter: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '', isFallbackAdapter: (adapter as { isFallbackAdapter?: boolean } | null)?.isFallbackAdapter ?? null },
+    adapter: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', description: info.description ?? '', isFallbackAdapter: info.isFallbackAdapter ?? null },
     workgroups: defaultWorkgroups(dev),
     assembleMs,
   };
@@ -192,12 +187,6 @@ expose(
     teardown,
   },
   async () => {
-    const gpu = navigatorGpu();
-    adapter = gpu ? await gpu.requestAdapter() : null;
-    if (adapter) {
-      device = await adapter.requestDevice({
-        requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-      });
-    }
+    device = await acquireGpuDevice();
   },
 );

@@ -1,15 +1,15 @@
 /** decompose() with Stage 1 on WebGPU (the `gpu` option) beside the CPU path, on the synthetic scene. */
-import { expose } from './boot';
+import { expose, requestTestDevice } from './boot';
 import { decompose } from '../../../src/core/decompose';
 import { makeScene } from '../../fixtures/scene';
 
 expose({
   async compare() {
+    const device = await requestTestDevice();
+    if (!device) return { available: false };
     const s = makeScene({ width: 320, height: 240, depthNoise: 0.01, seed: 5 });
     const input = { image: s.image, depth: s.depth, masks: { kind: 'labels' as const, labels: s.labels }, intrinsics: s.intrinsics };
     const cpu = await decompose(input);
-    const adapter = await navigator.gpu.requestAdapter();
-    const device = await adapter!.requestDevice();
     device.pushErrorScope('validation');
     const gpu = await decompose(input, { gpu: { device } });
     const validation = await device.popErrorScope();
@@ -20,6 +20,7 @@ expose({
     }
     device.destroy();
     return {
+      available: true,
       backend: gpu.stats.solverBackend,
       cpuBackend: cpu.stats.solverBackend,
       validation: validation?.message ?? null,

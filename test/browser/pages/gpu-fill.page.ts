@@ -6,11 +6,9 @@ import { expose, requestTestDevice } from './boot';
 import { mulberry32 as rng } from '../../fixtures/rng';
 import { harmonicFill } from '../../../src/math/harmonic';
 import { harmonicFillGpu } from '../../../src/gpu/fill';
-import { gpuBufferStats } from '../../../src/gpu/device';
 import type { GpuDevice } from '../../../src/gpu/webgpu';
 
 let device: GpuDevice | null = null;
-
 
 /**
  * Random fill problem: a smooth positive depth (sum of random planes and bumps, as a layer crop would show),
@@ -76,7 +74,6 @@ async function fillCompare(args: { seed: number; width: number; height: number; 
     iterations: [cpu.iterations, gpu.iterations],
     backend: gpu.backend,
     validationError: err ? err.message : null,
-    liveBuffers: gpuBufferStats(dev).live,
   };
 }
 

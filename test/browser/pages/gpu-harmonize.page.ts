@@ -12,7 +12,6 @@ import { decodePFM } from '../../../src/io/pfm';
 import type { RGBAImage } from '../../../src/core/types';
 import { harmonize } from '../../../src/math/harmonize';
 import { harmonizeGpu } from '../../../src/gpu/harmonize';
-import { gpuBufferStats } from '../../../src/gpu/device';
 import type { GpuDevice } from '../../../src/gpu/webgpu';
 import { evaluateDepth, type DepthMetrics } from '../../../scripts/eval/depth-metrics';
 import { hashSeed, synthMasks, synthRawDepth } from '../../../scripts/eval/synth';
@@ -76,7 +75,6 @@ async function harmonizeScene(args: { name: string }) {
     maxRelDepthDiff: maxRel,
     labelDiff,
     validationError: err ? err.message : null,
-    liveBuffers: gpuBufferStats(dev).live,
   };
 }
 
