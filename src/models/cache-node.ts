@@ -7,6 +7,7 @@
  * (through cache.ts), where a static `import 'node:fs'` would break loading even though the code never runs.
  */
 import type { ModelCache } from './cache';
+import { sha256Hex } from './fetch';
 
 type Env = Record<string, string | undefined>;
 const nodeProcess = () => (globalThis as unknown as { process: { env: Env; pid: number } }).process;
@@ -22,9 +23,7 @@ export async function defaultCacheDir(): Promise<string> {
 
 /** The file name a key is stored under (sha256 prefix of the key + a readable base name). */
 export async function cacheFileName(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
-  let hash = '';
-  for (let i = 0; i < 12; i++) hash += digest[i]!.toString(16).padStart(2, '0');
+  const hash = (await sha256Hex(new TextEncoder().encode(key))).slice(0, 24);
   const base = (key.split(/[?#]/)[0]!.split('/').pop() || 'model').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
   return `${hash}-${base}`;
 }

@@ -27,10 +27,10 @@ import { DioramaError, throwIfAborted } from '../core/errors';
 import type { Intrinsics, RGBAImage } from '../core/types';
 import { DEFAULT_FOV_DEGREES } from '../core/validate';
 import { type ExifFocalTags, type ExifIntrinsicsSource, type ExifOptions, intrinsicsFromExif, readExifFocalTags } from '../io/exif';
-import { modelError } from './errors';
+import { modelError, validatePhoto } from './errors';
 import { type DepthModelKind, type LoadModelOptions, type ModelSource, loadModelBytes } from './registry';
 import { resizeMap, resizeToNCHW } from './resample';
-import { type ExecutionProvider, type ModelContract, type ModelRuntime, type ModelSession, type Precision, defineContract } from './runtime';
+import { type ExecutionProvider, type ModelContract, type ModelRuntime, type ModelSession, defineContract } from './runtime';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -133,8 +133,6 @@ export interface DepthModelOptions extends LoadModelOptions {
   kind?: DepthModelKind;
   /** Working resolution (DA3 longest side, DA2 target). Defaults 504 / 518. */
   processRes?: number;
-  /** Session output location (GPU sessions). */
-  precision?: Precision | 'auto';
 }
 
 /** A loaded depth model. Create with loadDepthModel(); reuse across photos; dispose() when done. */
@@ -166,11 +164,9 @@ export class DepthModel {
   async estimate(image: RGBAImage, options: EstimateOptions = {}): Promise<DepthResult> {
     const { signal } = options;
     throwIfAborted(signal);
+    validatePhoto(image);
     const W = image.width;
     const H = image.height;
-    if (!Number.isInteger(W) || !Number.isInteger(H) || W < 1 || H < 1 || !image.data || image.data.length !== W * H * 4) {
-      throw new DioramaError('INVALID_IMAGE', `expected an RGBA8 image with data.length = width·height·4; found ${W}x${H} with ${image.data?.length} bytes`);
-    }
     const da2 = this.kind === 'da2';
     const t0 = performance.now();
     const { width: w, height: h } = this.processingSize(W, H);

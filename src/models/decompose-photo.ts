@@ -17,7 +17,7 @@
  */
 import { decompose, type DecomposeOptions } from '../core/decompose';
 import { throwIfAborted } from '../core/errors';
-import type { Decomposition, MasksInput, RGBAImage, Stage } from '../core/types';
+import type { Decomposition, Intrinsics, MasksInput, RGBAImage, Stage } from '../core/types';
 import type { ExifFocalTags, ExifOptions } from '../io/exif';
 import { type DepthModel, type DepthModelOptions, type DepthResult, type EstimateOptions, loadDepthModel } from './da3';
 import type { DownloadProgress } from './fetch';
@@ -73,12 +73,10 @@ export interface DecomposePhotoOptions extends Omit<DecomposeOptions, 'onProgres
   exif?: Uint8Array | ArrayBuffer | Blob | ExifFocalTags;
   exifOptions?: ExifOptions;
   /** Known intrinsics (photo pixels); win over model, EXIF and the FOV default. */
-  intrinsics?: DecomposeInputIntrinsics;
+  intrinsics?: Intrinsics;
   /** Masks from the caller: the segmentation model is not run. */
   masks?: MasksInput;
 }
-
-type DecomposeInputIntrinsics = { fx: number; fy: number; cx: number; cy: number };
 
 /** The core decomposition plus what the models produced. */
 export interface PhotoDecomposition extends Decomposition {
@@ -213,7 +211,7 @@ export class PhotoPipeline {
         // A field-of-view guess is left to the core (it applies the same default and reports intrinsicsKnown = false).
         intrinsics: depth.intrinsicsSource === 'fov-default' ? undefined : depth.intrinsics,
       },
-      { ...core, onProgress: onProgress ? (s, f) => onProgress(s, f) : undefined },
+      { ...core, onProgress },
     );
     return { ...result, depth, maskSet, modelTimings: { loadMs: this.loadMs, depthMs: t1 - t0, segmentMs: t2 - t1 } };
   }
@@ -244,7 +242,7 @@ export async function decomposePhoto(photo: RGBAImage, options: DecomposePhotoOp
 export interface PhotoEstimate {
   depth: Float32Array;
   isInverse: boolean;
-  intrinsics?: DecomposeInputIntrinsics;
+  intrinsics?: Intrinsics;
   masks?: MasksInput;
 }
 

@@ -9,6 +9,8 @@
  *   MODEL_DISPOSED   a session or runtime was used after dispose()
  */
 import { DioramaError, type DioramaErrorCode } from '../core/errors';
+import type { DecomposeInput, RGBAImage } from '../core/types';
+import { validateImage } from '../core/validate';
 
 export type ModelErrorCode = Extract<DioramaErrorCode, `MODEL_${string}`>;
 
@@ -21,4 +23,9 @@ export function modelError(code: DioramaErrorCode, message: string, cause?: unkn
 export function messageOf(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/** Throws INVALID_IMAGE unless `image` is an RGBA8 image: the core's check (without its pixel limit). */
+export function validatePhoto(image: RGBAImage): void {
+  validateImage({ image } as DecomposeInput, Infinity);
 }

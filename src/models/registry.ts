@@ -201,7 +201,7 @@ function resolveRelative(base: string, rel: string): string {
  * Throws MODEL_FETCH / MODEL_INTEGRITY / ABORTED from the fetch layer and INVALID_OPTION for an unknown id.
  */
 export async function loadModelBytes(source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const choose = options.choosePrecision ?? ((r: Precision | 'auto', avail: readonly Precision[]) => (r === 'auto' ? (avail.includes('fp32') ? 'fp32' : avail[0]!) : r));
+  const choose = options.choosePrecision ?? ((r: Precision | 'auto') => (r === 'auto' ? 'fp32' : r));
   if (typeof source === 'string') {
     if (MODEL_REGISTRY[source]) return loadModelBytes({ id: source }, options);
     // In Node a string that is not a URL is a file path; in browsers, paths are URLs relative to the page.
@@ -219,6 +219,7 @@ export async function loadModelBytes(source: ModelSource, options: LoadModelOpti
     if (!entry) throw modelError('INVALID_OPTION', `unknown model id '${source.id}'; known: ${Object.keys(MODEL_REGISTRY).join(', ')}`);
     const available = Object.keys(entry.variants) as Precision[];
     let precision = choose(source.precision ?? options.precision ?? 'auto', available);
+    // A precision the entry does not ship: its fp32 file, else its first one.
     if (!entry.variants[precision]) precision = available.includes('fp32') ? 'fp32' : available[0]!;
     const files = entry.variants[precision]!;
     const base = source.baseUrl ?? entry.baseUrl ?? huggingFaceUrl(entry.repo, '', source.revision);

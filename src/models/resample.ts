@@ -1,6 +1,7 @@
 /**
  * Image and map resampling for model pre- and post-processing. Pure TypeScript on typed arrays, no allocation
- * per pixel: each axis gets a table of (first source index, weights) built once, then two separable passes.
+ * per pixel: each axis gets a table of (source index, weight) taps built once, then two separable passes
+ * (`resampleToNCHW`, shared with the SAM3 preprocessing's triangle kernel).
  *
  * Coordinates follow src/core/types.ts: pixel i covers [i, i+1), so an output pixel i of an axis scaled by
  * s = inSize / outSize covers the source interval [i·s, (i+1)·s) and has its centre at (i + 0.5)·s − 0.5 in
@@ -12,16 +13,15 @@
  * - enlarging (s < 1): Keys cubic convolution with a = −0.75 (OpenCV's INTER_CUBIC), borders replicated;
  * - s = 1: identity.
  * For maps: bilinear with half-pixel centres and replicated borders (the PyTorch/OpenCV `bilinear`,
- * align_corners=False), optionally in inverse (1/x) with invalid values (≤ 0, NaN) excluded and the weights of
+ * align_corners=False; `linearTaps`, shared with the SAM mask upsampling), optionally in inverse (1/x) with invalid values (≤ 0, NaN) excluded and the weights of
  * the valid neighbours renormalised.
  */
 import type { RGBAImage } from '../core/types';
 
-/** A resampling table for one axis: output i reads taps source samples from start[i] with weights w[i·taps + k]. */
+/** A resampling table for one axis: output i is Σ_k weight[i·taps + k] · source[index[i·taps + k]]. */
 export interface AxisTable {
   readonly outSize: number;
   readonly taps: number;
-  readonly start: Int32Array;
   /** Source index per tap (clamped); length outSize·taps. */
   readonly index: Int32Array;
   readonly weight: Float32Array;
@@ -40,14 +40,12 @@ export function axisTable(inSize: number, outSize: number): AxisTable {
   const s = inSize / outSize;
   if (s > 1) {
     const taps = Math.ceil(s) + 1;
-    const start = new Int32Array(outSize);
     const index = new Int32Array(outSize * taps);
     const weight = new Float32Array(outSize * taps);
     for (let i = 0; i < outSize; i++) {
       const a = i * s;
       const b = Math.min((i + 1) * s, inSize);
       const first = Math.floor(a);
-      start[i] = first;
       for (let k = 0; k < taps; k++) {
         const j = first + k;
         const lo = Math.max(a, j);
@@ -57,23 +55,20 @@ export function axisTable(inSize: number, outSize: number): AxisTable {
         weight[i * taps + k] = ov / (b - a);
       }
     }
-    return { outSize, taps, start, index, weight };
+    return { outSize, taps, index, weight };
   }
   if (s === 1) {
-    const start = new Int32Array(outSize);
     const index = new Int32Array(outSize);
-    for (let i = 0; i < outSize; i++) start[i] = index[i] = i;
-    return { outSize, taps: 1, start, index, weight: new Float32Array(outSize).fill(1) };
+    for (let i = 0; i < outSize; i++) index[i] = i;
+    return { outSize, taps: 1, index, weight: new Float32Array(outSize).fill(1) };
   }
   const taps = 4;
-  const start = new Int32Array(outSize);
   const index = new Int32Array(outSize * taps);
   const weight = new Float32Array(outSize * taps);
   for (let i = 0; i < outSize; i++) {
     const c = (i + 0.5) * s - 0.5;
     const x0 = Math.floor(c);
     const t = c - x0;
-    start[i] = x0 - 1;
     let sum = 0;
     for (let k = 0; k < 4; k++) {
       const w = cubic(t - (k - 1), -0.75);
@@ -83,13 +78,13 @@ export function axisTable(inSize: number, outSize: number): AxisTable {
     }
     for (let k = 0; k < 4; k++) weight[i * taps + k]! /= sum;
   }
-  return { outSize, taps, start, index, weight };
+  return { outSize, taps, index, weight };
 }
 
 /**
- * Resizes an RGBA8 image to outW × outH and writes it as normalised planar float32 CHW (RGB):
- * out[c·outH·outW + y·outW + x] = (v/255 − mean[c]) / std[c]. Alpha is ignored.
- * `out` may be passed to reuse a buffer (length ≥ 3·outW·outH), e.g. a view into a batched tensor.
+ * Resizes an RGBA8 image to outW × outH (area when an axis shrinks, cubic when it grows; see `axisTable`) and
+ * writes it as normalised planar float32 CHW (RGB): out[c·outH·outW + y·outW + x] = (v/255 − mean[c]) / std[c].
+ * Alpha is ignored. `out` may be passed to reuse a buffer (length ≥ 3·outW·outH), e.g. a view into a batched tensor.
  */
 export function resizeToNCHW(
   image: RGBAImage,
@@ -97,11 +92,28 @@ export function resizeToNCHW(
   outH: number,
   mean: readonly [number, number, number],
   std: readonly [number, number, number],
-  out: Float32Array = new Float32Array(3 * outW * outH),
+  out?: Float32Array,
+): Float32Array {
+  return resampleToNCHW(image, axisTable(image.width, outW), axisTable(image.height, outH), mean, std, out);
+}
+
+/**
+ * The separable resampler behind the model inputs: an RGBA8 image resampled with one table per axis (`tx` over
+ * the width, `ty` over the height; any kernel) to tx.outSize × ty.outSize, normalised per channel as
+ * (v/255 − mean[c]) / std[c] and laid out as planar float32 CHW (RGB). A horizontal pass writes three planes of
+ * H × outW, then a vertical pass with the normalisation folded in; taps of weight 0 are skipped.
+ */
+export function resampleToNCHW(
+  image: RGBAImage,
+  tx: AxisTable,
+  ty: AxisTable,
+  mean: readonly [number, number, number],
+  std: readonly [number, number, number],
+  out: Float32Array = new Float32Array(3 * tx.outSize * ty.outSize),
 ): Float32Array {
   const { width: W, height: H, data } = image;
-  const tx = axisTable(W, outW);
-  const ty = axisTable(H, outH);
+  const outW = tx.outSize;
+  const outH = ty.outSize;
   // Horizontal pass: RGBA rows → three planes of H × outW (values in 0..255).
   const plane = H * outW;
   const tmp = new Float32Array(3 * plane);
@@ -116,6 +128,7 @@ export function resizeToNCHW(
       const base = x * kx;
       for (let k = 0; k < kx; k++) {
         const w = wx[base + k]!;
+        if (w === 0) continue;
         const p = row + ix[base + k]! * 4;
         r += w * data[p]!;
         g += w * data[p + 1]!;
@@ -150,22 +163,43 @@ export function resizeToNCHW(
   return out;
 }
 
-/** Per-axis bilinear taps (half-pixel centres, replicated borders): i0, i1 and the weight of i1. */
-function bilinearAxis(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
-  const s = inSize / outSize;
-  const i0 = new Int32Array(outSize);
-  const i1 = new Int32Array(outSize);
-  const f = new Float32Array(outSize);
-  for (let i = 0; i < outSize; i++) {
-    let c = (i + 0.5) * s - 0.5;
-    if (c < 0) c = 0;
-    if (c > inSize - 1) c = inSize - 1;
-    const a = Math.floor(c);
-    i0[i] = a;
-    i1[i] = Math.min(a + 1, inSize - 1);
-    f[i] = c - a;
+/**
+ * Per output coordinate of a 1-D linear resize from `src` to `dst` samples with PyTorch's / OpenCV's
+ * `align_corners=False` convention: output sample d (centre d + 0.5) reads the input at
+ * s = (d + 0.5)·src/dst − 0.5, clamped at 0; i0 = min(⌊s⌋, src − 1), i1 = min(i0 + 1, src − 1), weight of
+ * i1 = s − i0. Past the last sample both taps are that sample (the fractional weight then has no effect:
+ * (1 − w)·v + w·v = v exactly for float32 v and w).
+ */
+export interface LinearTaps {
+  i0: Int32Array;
+  i1: Int32Array;
+  w1: Float32Array;
+}
+
+const tapsCache = new Map<string, LinearTaps>();
+
+/** Linear-resize taps (cached: a handful of (src, dst) pairs recur for one photo). */
+export function linearTaps(src: number, dst: number): LinearTaps {
+  const key = `${src}:${dst}`;
+  let t = tapsCache.get(key);
+  if (t) return t;
+  const i0 = new Int32Array(dst);
+  const i1 = new Int32Array(dst);
+  const w1 = new Float32Array(dst);
+  const scale = src / dst;
+  for (let d = 0; d < dst; d++) {
+    let s = (d + 0.5) * scale - 0.5;
+    if (s < 0) s = 0;
+    let a = Math.floor(s);
+    if (a > src - 1) a = src - 1;
+    i0[d] = a;
+    i1[d] = a < src - 1 ? a + 1 : a;
+    w1[d] = s - a;
   }
-  return { i0, i1, f };
+  t = { i0, i1, w1 };
+  if (tapsCache.size > 32) tapsCache.clear();
+  tapsCache.set(key, t);
+  return t;
 }
 
 /**
@@ -194,9 +228,8 @@ export function resizeMap(src: Float32Array, w: number, h: number, W: number, H:
       ok[i] = 0;
     }
   }
-  const ax = bilinearAxis(w, W);
-  const ay = bilinearAxis(h, H);
-  const { i0: x0, i1: x1, f: fx } = ax;
+  const { i0: x0, i1: x1, w1: fx } = linearTaps(w, W);
+  const ay = linearTaps(h, H);
   // Horizontal pass: A = Σ wx·v (invalid v are 0 already), B = Σ wx·ok.
   const A = new Float32Array(h * W);
   const B = ok ? new Float32Array(h * W) : undefined;
@@ -213,7 +246,7 @@ export function resizeMap(src: Float32Array, w: number, h: number, W: number, H:
   for (let y = 0; y < H; y++) {
     const r0 = ay.i0[y]! * W;
     const r1 = ay.i1[y]! * W;
-    const g = ay.f[y]!;
+    const g = ay.w1[y]!;
     const o = y * W;
     if (!B) {
       if (inverse) for (let x = 0; x < W; x++) out[o + x] = scale / ((1 - g) * A[r0 + x]! + g * A[r1 + x]!);

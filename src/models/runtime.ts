@@ -504,10 +504,8 @@ export class ModelRuntime {
       }
       providers.push('webgpu');
     }
-    if (!providers.includes('wasm')) {
-      // wasm stays as the last resort unless the caller asked for WebGPU only and it works.
-      if (providers.length === 0) providers.push('wasm');
-    }
+    // wasm is the last resort when nothing requested is usable (WebGPU only, and it is missing).
+    if (providers.length === 0) providers.push('wasm');
     this.providers = providers;
     if (providers[0] !== 'webgpu') {
       this.supportsFp16 = false;
@@ -565,13 +563,14 @@ export class ModelRuntime {
     const name = model.name ?? contract.id;
     if (!(model.bytes instanceof Uint8Array)) throw modelError('MODEL_LOAD', `model '${name}': expected bytes as a Uint8Array; found ${typeof model.bytes}`);
     if (model.bytes.byteLength === 0) throw modelError('MODEL_LOAD', `model '${name}' is empty (0 bytes); expected an ONNX file`);
+    const location = options.outputLocation ?? this.options.outputLocation ?? 'cpu';
     return serialised(async () => {
       let lastError: unknown;
       for (let i = 0; i < this.providers.length; i++) {
         const ep = this.providers[i]!;
         let session: OrtSession;
         try {
-          session = await this._create(model, ep, options);
+          session = await this._create(model, ep, location, options);
         } catch (e) {
           lastError = e;
           if (i + 1 < this.providers.length) {
@@ -587,8 +586,7 @@ export class ModelRuntime {
           throw e;
         }
         if (ep === 'webgpu') await this._checkDevice();
-        const location = options.outputLocation ?? this.options.outputLocation ?? 'cpu';
-        const s = new SessionImpl(this, session, contract, ep, bound.inputs, bound.outputs, ep === 'webgpu' ? location : 'cpu');
+        const s = new SessionImpl(this, session, contract, ep, bound.inputs, bound.outputs);
         this._sessions.add(s);
         return s;
       }
@@ -600,10 +598,9 @@ export class ModelRuntime {
     });
   }
 
-  private async _create(model: ModelBytes, ep: ExecutionProvider, options: SessionOptions): Promise<OrtSession> {
+  private async _create(model: ModelBytes, ep: ExecutionProvider, location: 'cpu' | 'gpu-buffer', options: SessionOptions): Promise<OrtSession> {
     const providers: OrtTypes.InferenceSession.ExecutionProviderConfig[] =
       ep === 'webgpu' ? [this.deviceMode === 'shared' && this.options.device ? { name: 'webgpu', device: this.options.device } : 'webgpu'] : ['wasm'];
-    const location = options.outputLocation ?? this.options.outputLocation ?? 'cpu';
     const so: OrtTypes.InferenceSession.SessionOptions = {
       executionProviders: providers,
       graphOptimizationLevel: 'all',
@@ -693,31 +690,18 @@ const ORT_GPU_TYPES = new Set(['float32', 'float16', 'int32', 'int64', 'uint8', 
 
 class SessionImpl implements ModelSession {
   private _disposed = false;
-  private readonly _inputs: Map<string, BoundTensor>;
-  private readonly _outputs: Map<string, BoundTensor>;
 
   constructor(
     private readonly rt: ModelRuntime,
     private readonly session: OrtSession,
     readonly contract: ModelContract,
     readonly provider: ExecutionProvider,
-    inputs: Map<string, BoundTensor>,
-    outputs: Map<string, BoundTensor>,
-    private readonly outputLocation: 'cpu' | 'gpu-buffer',
-  ) {
-    this._inputs = inputs;
-    this._outputs = outputs;
-  }
-
-  get inputs(): ReadonlyMap<string, BoundTensor> {
-    return this._inputs;
-  }
-  get outputs(): ReadonlyMap<string, BoundTensor> {
-    return this._outputs;
-  }
+    readonly inputs: ReadonlyMap<string, BoundTensor>,
+    readonly outputs: ReadonlyMap<string, BoundTensor>,
+  ) {}
 
   hasOutput(name: string): boolean {
-    return this._outputs.has(name);
+    return this.outputs.has(name);
   }
 
   async run(feeds: Readonly<Record<string, Feed>>, options: RunOptions = {}): Promise<Record<string, CpuTensor>> {
@@ -760,7 +744,7 @@ class SessionImpl implements ModelSession {
     const { ort } = this.rt;
     const env = new Map<string, number>();
     const ortFeeds: Record<string, OrtTensor> = {};
-    for (const [name, b] of this._inputs) {
+    for (const [name, b] of this.inputs) {
       const f = feeds[name];
       if (!f) throw modelError('INVALID_OPTION', `model '${this.contract.id}': feed '${name}' is missing; expected ${describeSpec(b.spec)}`);
       const err = checkDims(b.spec, f.dims, env, 'feed');
@@ -768,13 +752,13 @@ class SessionImpl implements ModelSession {
       ortFeeds[b.modelName] = this._toOrt(ort, f, b);
     }
     for (const k of Object.keys(feeds)) {
-      if (!this._inputs.has(k)) throw modelError('INVALID_OPTION', `model '${this.contract.id}': unknown feed '${k}'; expected ${[...this._inputs.keys()].join(', ')}`);
+      if (!this.inputs.has(k)) throw modelError('INVALID_OPTION', `model '${this.contract.id}': unknown feed '${k}'; expected ${[...this.inputs.keys()].join(', ')}`);
     }
-    const wanted = options.outputs ?? [...this._outputs.keys()];
+    const wanted = options.outputs ?? [...this.outputs.keys()];
     const fetches: string[] = [];
     for (const n of wanted) {
-      const b = this._outputs.get(n);
-      if (!b) throw modelError('INVALID_OPTION', `model '${this.contract.id}' has no output '${n}'; it has ${[...this._outputs.keys()].join(', ')}`);
+      const b = this.outputs.get(n);
+      if (!b) throw modelError('INVALID_OPTION', `model '${this.contract.id}' has no output '${n}'; it has ${[...this.outputs.keys()].join(', ')}`);
       fetches.push(b.modelName);
     }
     if (options.signal?.aborted) throw new DioramaError('ABORTED', 'operation aborted', { cause: options.signal.reason });
@@ -785,7 +769,7 @@ class SessionImpl implements ModelSession {
       throw modelError('MODEL_RUN', `model '${this.contract.id}' failed to run on ${this.provider}: ${messageOf(e)}`, e);
     }
     const out: Record<string, OrtTensor> = {};
-    for (const n of wanted) out[n] = result[this._outputs.get(n)!.modelName] as OrtTensor;
+    for (const n of wanted) out[n] = result[this.outputs.get(n)!.modelName] as OrtTensor;
     const disposeAll = () => {
       for (const t of Object.values(out)) if (t.location === 'gpu-buffer') t.dispose();
     };
@@ -794,7 +778,7 @@ class SessionImpl implements ModelSession {
       throw new DioramaError('ABORTED', 'operation aborted', { cause: options.signal.reason });
     }
     for (const n of wanted) {
-      const err = checkDims(this._outputs.get(n)!.spec, out[n]!.dims, env, 'output');
+      const err = checkDims(this.outputs.get(n)!.spec, out[n]!.dims, env, 'output');
       if (err) {
         disposeAll();
         throw modelError('MODEL_CONTRACT', `model '${this.contract.id}': ${err}`);

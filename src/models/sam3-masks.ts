@@ -11,6 +11,7 @@
  * candidate masks within memory and make every per-mask pass proportional to the mask's own extent.
  */
 import type { Rect } from '../core/types';
+import { type LinearTaps, linearTaps } from './resample';
 
 /** A binary mask stored as a crop of the photo. `data[(y - bbox.y) * bbox.width + (x - bbox.x)]` ≠ 0 = inside. */
 export interface CropMask {
@@ -131,43 +132,6 @@ export function maskBox(m: CropMask): [number, number, number, number] {
 // Bilinear upsampling of low-resolution logits
 
 /**
- * Per output coordinate of a 1-D linear resize from `src` to `dst` samples with PyTorch's
- * `align_corners=False` convention: output sample d (centre d + 0.5) reads the input at
- * s = (d + 0.5)·src/dst − 0.5, clamped at 0; i0 = ⌊s⌋, i1 = min(i0 + 1, src − 1), weight of i1 = s − i0.
- */
-export interface LinearTaps {
-  i0: Int32Array;
-  i1: Int32Array;
-  w1: Float32Array;
-}
-
-const tapsCache = new Map<string, LinearTaps>();
-
-/** Linear-resize taps (cached: a handful of (src, dst) pairs recur for one photo). */
-export function linearTaps(src: number, dst: number): LinearTaps {
-  const key = `${src}:${dst}`;
-  let t = tapsCache.get(key);
-  if (t) return t;
-  const i0 = new Int32Array(dst);
-  const i1 = new Int32Array(dst);
-  const w1 = new Float32Array(dst);
-  const scale = src / dst;
-  for (let d = 0; d < dst; d++) {
-    let s = (d + 0.5) * scale - 0.5;
-    if (s < 0) s = 0;
-    let a = Math.floor(s);
-    if (a > src - 1) a = src - 1;
-    i0[d] = a;
-    i1[d] = a < src - 1 ? a + 1 : a;
-    w1[d] = s - a;
-  }
-  t = { i0, i1, w1 };
-  if (tapsCache.size > 32) tapsCache.clear();
-  tapsCache.set(key, t);
-  return t;
-}
-
-/**
  * Upsamples one low-resolution logit map (lw × lh, row-major, at `offset` in `logits`) bilinearly to the
  * photo (W × H, align_corners=False, i.e. both grids cover the same image extent) and thresholds it:
  * inside = interpolated logit > `threshold`. Only the photo pixels whose four interpolation taps include a
@@ -195,15 +159,10 @@ export function upsampleMask(
     const r0 = offset + ty.i0[y]! * lw;
     const r1 = offset + ty.i1[y]! * lw;
     const wy1 = ty.w1[y]!;
-    const wy0 = 1 - wy1;
     const o = (y - y0) * bw - x0;
     let rowHit = false;
     for (let x = x0; x <= x1; x++) {
-      const a = tx.i0[x]!, b = tx.i1[x]!;
-      const wx1 = tx.w1[x]!;
-      const wx0 = 1 - wx1;
-      const v = wy0 * (wx0 * logits[r0 + a]! + wx1 * logits[r0 + b]!) + wy1 * (wx0 * logits[r1 + a]! + wx1 * logits[r1 + b]!);
-      if (v > threshold) {
+      if (bilinearAt(logits, r0, r1, wy1, tx, x) > threshold) {
         buf[o + x] = 1;
         area++;
         rowHit = true;
@@ -254,6 +213,14 @@ function photoSpanAbove(
   const ty = linearTaps(lh, H);
   // i0 and i1 are non-decreasing in the output index, so the ranges are found by binary search.
   return { tx, ty, x0: firstIndex(tx.i1, cx0), x1: lastIndex(tx.i0, cx1), y0: firstIndex(ty.i1, cy0), y1: lastIndex(ty.i0, cy1) };
+}
+
+/** The bilinear value at photo column x between the logit rows starting at r0 and r1 (weight of r1: wy1). */
+function bilinearAt(logits: Float32Array, r0: number, r1: number, wy1: number, tx: LinearTaps, x: number): number {
+  const a = tx.i0[x]!, b = tx.i1[x]!;
+  const wx1 = tx.w1[x]!;
+  const wx0 = 1 - wx1;
+  return (1 - wy1) * (wx0 * logits[r0 + a]! + wx1 * logits[r0 + b]!) + wy1 * (wx0 * logits[r1 + a]! + wx1 * logits[r1 + b]!);
 }
 
 function firstIndex(arr: Int32Array, atLeast: number): number {
@@ -455,17 +422,16 @@ export function removeSmallRegions(m: CropMask, W: number, H: number, minArea: n
       if (l >= 0) area[l]! += 1;
     }
   }
-  // Strip areas (corners belong to the left/right strips, which span the photo's full height).
-  const addStrip = (l: number, a: number) => {
-    if (l >= 0) area[l]! += a;
-  };
-  if (padL) addStrip(cc.labels[padT * pw]!, bx * H);
-  if (padR) addStrip(cc.labels[padT * pw + pw - 1]!, (W - bx - bw) * H);
-  if (padT) addStrip(cc.labels[padL]!, bw * by);
-  if (padB) addStrip(cc.labels[(ph - 1) * pw + padL]!, bw * (H - by - bh));
+  // The pad strips (always background, so labelled) and the photo area each stands for; corners belong to the
+  // left/right strips, which span the photo's full height.
+  const strips: [label: number, photoArea: number][] = [];
+  if (padL) strips.push([cc.labels[padT * pw]!, bx * H]);
+  if (padR) strips.push([cc.labels[padT * pw + pw - 1]!, (W - bx - bw) * H]);
+  if (padT) strips.push([cc.labels[padL]!, bw * by]);
+  if (padB) strips.push([cc.labels[(ph - 1) * pw + padL]!, bw * (H - by - bh)]);
+  for (const [l, a] of strips) area[l]! += a;
   const fill = new Uint8Array(cc.count);
   let any = false;
-  let touchesOutside = false;
   for (let c = 0; c < cc.count; c++) {
     if (area[c]! < minArea) {
       fill[c] = 1;
@@ -474,13 +440,7 @@ export function removeSmallRegions(m: CropMask, W: number, H: number, minArea: n
   }
   if (!any) return { mask: m, changed: false };
   // A small background region that reaches beyond the crop: fill it on the full photo instead.
-  const checkPad = (l: number) => {
-    if (l >= 0 && fill[l]) touchesOutside = true;
-  };
-  if (padL) checkPad(cc.labels[padT * pw]!);
-  if (padR) checkPad(cc.labels[padT * pw + pw - 1]!);
-  if (padT) checkPad(cc.labels[padL]!);
-  if (padB) checkPad(cc.labels[(ph - 1) * pw + padL]!);
+  const touchesOutside = strips.some(([l]) => fill[l]);
   if (touchesOutside) {
     const full = cropMaskToFull(m, W, H);
     const ccf = connectedComponents(invert(full), W, H);
@@ -595,12 +555,8 @@ export function stabilityScoreUpsampled(
     const r0 = offset + ty.i0[y]! * lw;
     const r1 = offset + ty.i1[y]! * lw;
     const wy1 = ty.w1[y]!;
-    const wy0 = 1 - wy1;
     for (let x = x0; x <= x1; x++) {
-      const a = tx.i0[x]!, b = tx.i1[x]!;
-      const wx1 = tx.w1[x]!;
-      const wx0 = 1 - wx1;
-      const v = wy0 * (wx0 * logits[r0 + a]! + wx1 * logits[r0 + b]!) + wy1 * (wx0 * logits[r1 + a]! + wx1 * logits[r1 + b]!);
+      const v = bilinearAt(logits, r0, r1, wy1, tx, x);
       if (v > lo) {
         union++;
         if (v > hi) inter++;

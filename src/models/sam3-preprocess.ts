@@ -17,6 +17,7 @@
  * positions, which is why we are precise about it.)
  */
 import type { RGBAImage } from '../core/types';
+import { type AxisTable, resampleToNCHW } from './resample';
 
 /** Model input size of SAM3 (tracker and detector): 1008 = 72 patches of 14 pixels. */
 export const SAM3_INPUT_SIZE = 1008;
@@ -30,111 +31,45 @@ export interface Normalisation {
 export const SAM3_NORMALISATION: Normalisation = Object.freeze({ mean: [0.5, 0.5, 0.5] as const, std: [0.5, 0.5, 0.5] as const });
 
 /**
- * Resampling weights of a 1-D resize from `src` to `dst` samples with a triangle (bilinear) kernel whose
+ * The resampling table of a 1-D resize from `src` to `dst` samples with a triangle (bilinear) kernel whose
  * support grows with the shrink factor, so that shrinking averages every input pixel (PIL's BILINEAR
  * resize, torchvision's antialias=True). Output sample d has centre c = (d + 0.5)·src/dst in input
  * coordinates; input sample i (centre i + 0.5) has weight tri((i + 0.5 − c)/f), f = max(1, src/dst),
  * tri(t) = max(0, 1 − |t|), normalised to sum 1. When enlarging (f = 1) this is plain bilinear
- * interpolation with edge clamping.
+ * interpolation with edge clamping. The candidates of output d are the samples in [⌊c − f⌋, ⌈c + f⌉) ∩ [0, src),
+ * at most 2⌈f⌉ + 1 of them: that is the table's tap count (taps outside the triangle have weight 0).
  */
-export interface ResampleWeights {
-  /** First input index of each output sample. */
-  start: Int32Array;
-  /** Number of taps of each output sample. */
-  count: Int32Array;
-  /** Taps, `maxTaps` per output sample. */
-  weights: Float32Array;
-  maxTaps: number;
-}
-
-export function resampleWeights(src: number, dst: number): ResampleWeights {
+export function triangleAxisTable(src: number, dst: number): AxisTable {
   const scale = src / dst;
-  const f = Math.max(1, scale);
-  const support = f; // triangle radius in input pixels
-  const maxTaps = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(dst);
-  const count = new Int32Array(dst);
-  const weights = new Float32Array(dst * maxTaps);
+  const f = Math.max(1, scale); // triangle radius in input pixels
+  const taps = Math.ceil(f) * 2 + 1;
+  const index = new Int32Array(dst * taps);
+  const weight = new Float32Array(dst * taps);
   for (let d = 0; d < dst; d++) {
     const c = (d + 0.5) * scale;
-    const lo = Math.max(0, Math.floor(c - support));
-    const hi = Math.min(src, Math.ceil(c + support));
+    const lo = Math.max(0, Math.floor(c - f));
+    const hi = Math.min(src, Math.ceil(c + f));
+    const base = d * taps;
     let sum = 0;
-    let n = 0;
-    const base = d * maxTaps;
-    for (let i = lo; i < hi; i++) {
-      const w = Math.max(0, 1 - Math.abs((i + 0.5 - c) / f));
-      weights[base + n] = w;
+    for (let k = 0; k < taps; k++) {
+      const i = lo + k;
+      const w = i < hi ? Math.max(0, 1 - Math.abs((i + 0.5 - c) / f)) : 0;
+      index[base + k] = Math.min(i, src - 1);
+      weight[base + k] = w;
       sum += w;
-      n++;
     }
-    // Trim zero weights at both ends so that every tap contributes.
-    while (n > 1 && weights[base + n - 1] === 0) n--;
-    let first = 0;
-    while (first < n - 1 && weights[base + first] === 0) first++;
-    if (first > 0) {
-      for (let k = first; k < n; k++) weights[base + k - first] = weights[base + k]!;
-      for (let k = n - first; k < n; k++) weights[base + k] = 0;
-      n -= first;
-    }
-    if (sum > 0) for (let k = 0; k < n; k++) weights[base + k]! /= sum;
-    start[d] = lo + first;
-    count[d] = n;
+    // sum > 0: the sample nearest to c is within 0.5 ≤ f of it.
+    for (let k = 0; k < taps; k++) weight[base + k]! /= sum;
   }
-  return { start, count, weights, maxTaps };
+  return { outSize: dst, taps, index, weight };
 }
 
 /**
  * Resizes an RGBA photo to `size`×`size` (aspect ratio not kept, as the SAM3 processor does), drops alpha,
  * normalises each channel with (v/255 − mean)/std and returns NCHW float32 (3·size·size values, batch 1).
- * Separable: a horizontal pass into a float buffer, then a vertical pass.
  */
 export function preprocessSam3Image(image: RGBAImage, size = SAM3_INPUT_SIZE, norm: Normalisation = SAM3_NORMALISATION): Float32Array {
-  const { width: W, height: H, data } = image;
-  const hx = resampleWeights(W, size);
-  const vy = resampleWeights(H, size);
-  // Horizontal pass: H rows × size columns × 3 channels, channel-planar.
-  const plane = H * size;
-  const tmp = new Float32Array(3 * plane);
-  for (let y = 0; y < H; y++) {
-    const row = y * W * 4;
-    const o = y * size;
-    for (let d = 0; d < size; d++) {
-      const s = hx.start[d]!, n = hx.count[d]!, b = d * hx.maxTaps;
-      let r = 0, g = 0, bl = 0;
-      for (let k = 0; k < n; k++) {
-        const w = hx.weights[b + k]!;
-        const p = row + (s + k) * 4;
-        r += w * data[p]!;
-        g += w * data[p + 1]!;
-        bl += w * data[p + 2]!;
-      }
-      tmp[o + d] = r;
-      tmp[plane + o + d] = g;
-      tmp[2 * plane + o + d] = bl;
-    }
-  }
-  // Vertical pass + normalisation: value/255 → (· − mean)/std, folded into one multiply-add.
-  const out = new Float32Array(3 * size * size);
-  const area = size * size;
-  for (let c = 0; c < 3; c++) {
-    const a = 1 / (255 * norm.std[c]!);
-    const bias = -norm.mean[c]! / norm.std[c]!;
-    const src = c * plane;
-    const dst = c * area;
-    for (let d = 0; d < size; d++) {
-      const s = vy.start[d]!, n = vy.count[d]!, b = d * vy.maxTaps;
-      const o = dst + d * size;
-      for (let x = 0; x < size; x++) out[o + x] = 0;
-      for (let k = 0; k < n; k++) {
-        const w = vy.weights[b + k]!;
-        const r = src + (s + k) * size;
-        for (let x = 0; x < size; x++) out[o + x] += w * tmp[r + x]!;
-      }
-      for (let x = 0; x < size; x++) out[o + x] = out[o + x]! * a + bias;
-    }
-  }
-  return out;
+  return resampleToNCHW(image, triangleAxisTable(image.width, size), triangleAxisTable(image.height, size), norm.mean, norm.std);
 }
 
 /**

@@ -33,7 +33,7 @@
  */
 import { DioramaError, throwIfAborted } from '../core/errors';
 import type { BinaryMask, MasksInput, RGBAImage } from '../core/types';
-import { modelError } from './errors';
+import { modelError, validatePhoto } from './errors';
 import { type LoadModelOptions, type ModelSource, loadModelBytes } from './registry';
 import type { CpuTensor, ModelContract, ModelRuntime, ModelSession, SessionOptions } from './runtime';
 import {
@@ -223,14 +223,22 @@ export class Sam3ImageEmbedding {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-function validateImage(image: RGBAImage): void {
-  const W = image?.width, H = image?.height;
-  if (!Number.isInteger(W) || !Number.isInteger(H) || W < 1 || H < 1) {
-    throw new DioramaError('INVALID_IMAGE', `image size must be positive integers; found ${String(W)}x${String(H)}`);
+/**
+ * Runs a vision encoder (tracker or detector) on a photo: validated, resized to 1008², fed as the contract's
+ * single input; every contract output is kept as the embedding (the matching decoder's inputs of the same names).
+ */
+async function embedWith(session: ModelSession, kind: 'tracker' | 'detector', owner: object, image: RGBAImage, signal: AbortSignal | undefined): Promise<Sam3ImageEmbedding> {
+  validatePhoto(image);
+  throwIfAborted(signal);
+  const S = SAM3_INPUT_SIZE;
+  const out = await session.run({ [session.contract.inputs[0]!.name]: f32([1, 3, S, S], preprocessSam3Image(image, S)) }, { signal });
+  const tensors: Record<string, CpuTensor> = {};
+  for (const { name } of session.contract.outputs) {
+    const t = out[name];
+    if (!t) throw modelError('MODEL_RUN', `SAM3 ${kind} vision encoder returned no '${name}'; it returned ${Object.keys(out).join(', ')}`);
+    tensors[name] = t;
   }
-  if (!(image.data instanceof Uint8Array || image.data instanceof Uint8ClampedArray) || image.data.length !== W * H * 4) {
-    throw new DioramaError('INVALID_IMAGE', `image.data must hold width·height·4 = ${W * H * 4} RGBA bytes; found ${image.data?.length ?? 'none'}`);
-  }
+  return new Sam3ImageEmbedding(kind, image.width, image.height, tensors, owner);
 }
 
 function checkEmbedding(emb: Sam3ImageEmbedding, kind: 'tracker' | 'detector', owner: object): void {
@@ -346,19 +354,8 @@ export class Sam3Tracker {
   }
 
   /** Runs the vision encoder on a photo once; the returned embedding serves every later call on it. */
-  async embed(image: RGBAImage, options: { signal?: AbortSignal } = {}): Promise<Sam3ImageEmbedding> {
-    validateImage(image);
-    throwIfAborted(options.signal);
-    const S = SAM3_INPUT_SIZE;
-    const pixels = preprocessSam3Image(image, S);
-    const out = await this.visionEncoder.run({ pixel_values: f32([1, 3, S, S], pixels) }, { signal: options.signal });
-    const tensors: Record<string, CpuTensor> = {};
-    for (const k of ['image_embeddings.0', 'image_embeddings.1', 'image_embeddings.2']) {
-      const t = out[k];
-      if (!t) throw modelError('MODEL_RUN', `SAM3 tracker vision encoder returned no '${k}'; it returned ${Object.keys(out).join(', ')}`);
-      tensors[k] = t;
-    }
-    return new Sam3ImageEmbedding('tracker', image.width, image.height, tensors, this);
+  embed(image: RGBAImage, options: { signal?: AbortSignal } = {}): Promise<Sam3ImageEmbedding> {
+    return embedWith(this.visionEncoder, 'tracker', this, image, options.signal);
   }
 
   /** One decoder run over N prompts of P points each (already in model coordinates). */
@@ -371,11 +368,8 @@ export class Sam3Tracker {
     boxes: Float32Array | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ iou: Float32Array; masks: Float32Array; M: number; h: number; w: number; objectScores?: Float32Array }> {
-    const t = emb.tensors;
     const feeds: Record<string, CpuTensor> = {
-      'image_embeddings.0': t['image_embeddings.0']!,
-      'image_embeddings.1': t['image_embeddings.1']!,
-      'image_embeddings.2': t['image_embeddings.2']!,
+      ...emb.tensors,
       input_points: f32([1, N, P, 2], points),
       input_labels: i64([1, N, P], labels),
       input_boxes: boxes ? f32([1, N, 4], boxes) : f32([1, 0, 4], new Float32Array(0)),
@@ -623,19 +617,8 @@ export class Sam3Concepts {
   }
 
   /** Runs the detector's vision encoder once for a photo. */
-  async embed(image: RGBAImage, options: { signal?: AbortSignal } = {}): Promise<Sam3ImageEmbedding> {
-    validateImage(image);
-    throwIfAborted(options.signal);
-    const S = SAM3_INPUT_SIZE;
-    const pixels = preprocessSam3Image(image, S);
-    const out = await this.visionEncoder.run({ images: f32([1, 3, S, S], pixels) }, { signal: options.signal });
-    const tensors: Record<string, CpuTensor> = {};
-    for (const k of ['fpn_feat_0', 'fpn_feat_1', 'fpn_feat_2', 'fpn_pos_2']) {
-      const t = out[k];
-      if (!t) throw modelError('MODEL_RUN', `SAM3 detector vision encoder returned no '${k}'`);
-      tensors[k] = t;
-    }
-    return new Sam3ImageEmbedding('detector', image.width, image.height, tensors, this);
+  embed(image: RGBAImage, options: { signal?: AbortSignal } = {}): Promise<Sam3ImageEmbedding> {
+    return embedWith(this.visionEncoder, 'detector', this, image, options.signal);
   }
 
   /**
@@ -666,7 +649,6 @@ export class Sam3Concepts {
     const tm = text.text_mask!;
     const D = text.text_features!.dims[2]!;
     const maskType = this.decoder.inputs.get('text_mask')?.type ?? tm.type;
-    const fpn = emb.tensors;
     const clampX = (v: number) => Math.min(W, Math.max(0, v * W));
     const clampY = (v: number) => Math.min(H, Math.max(0, v * H));
     const infos: Sam3ConceptInfo[] = [];
@@ -677,10 +659,7 @@ export class Sam3Concepts {
       const maskVals = textMaskRow(tm, t, L, maskType);
       const out = await this.decoder.run(
         {
-          fpn_feat_0: fpn.fpn_feat_0!,
-          fpn_feat_1: fpn.fpn_feat_1!,
-          fpn_feat_2: fpn.fpn_feat_2!,
-          fpn_pos_2: fpn.fpn_pos_2!,
+          ...emb.tensors,
           text_features: f32([1, L, D], feats),
           text_mask: maskVals,
           // No box exemplar: one padding box labelled -10, as the reference pipeline feeds.

@@ -15,10 +15,9 @@
  */
 import { DioramaError, type DioramaErrorCode, throwIfAborted } from '../core/errors';
 import type { RGBAImage } from '../core/types';
-import type { DepthModelKind } from './registry';
 import type { DepthResult, EstimateOptions } from './da3';
 import type { DepthEstimator, MaskSegmenter } from './decompose-photo';
-import type { ModelSource } from './registry';
+import type { DepthModelKind, ModelSource } from './registry';
 import type { ExecutionProvider } from './runtime';
 import type { Sam3AutoOptions, Sam3MaskSet, Sam3TrackerSources } from './sam3';
 import type { WorkerDepthOptions, WorkerRequest, WorkerResponse, WorkerRuntimeOptions } from './worker-protocol';

@@ -25,19 +25,25 @@ export type WorkerRequest =
   | { id: number; type: 'abort' };
 
 export type WorkerResponse =
-  | { id: number; ok: true; result: unknown; log?: string[] }
+  | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { code: string; message: string } }
   | { id: number; progress: number }
   | { id: -1; warning: string };
 
-/** Buffers of typed arrays found (shallowly and in arrays/objects up to depth 3) in a value, for transfer lists. */
-export function transferables(value: unknown, depth = 0, out: Set<ArrayBuffer> = new Set()): ArrayBuffer[] {
-  if (depth > 4 || value === null || typeof value !== 'object') return [...out];
-  if (ArrayBuffer.isView(value)) {
-    if (value.buffer instanceof ArrayBuffer && value.byteLength === value.buffer.byteLength) out.add(value.buffer);
-    return [...out];
-  }
-  if (Array.isArray(value)) for (const v of value) transferables(v, depth + 1, out);
-  else for (const v of Object.values(value)) transferables(v, depth + 1, out);
+/**
+ * Buffers of the typed arrays in a value (found through arrays and objects up to 4 levels deep), for a transfer
+ * list. Only views that span their whole buffer are listed (transferring a shared buffer would detach the rest).
+ */
+export function transferables(value: unknown): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const visit = (v: unknown, depth: number): void => {
+    if (depth > 4 || v === null || typeof v !== 'object') return;
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer && v.byteLength === v.buffer.byteLength) out.add(v.buffer);
+      return;
+    }
+    for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
+  };
+  visit(value, 0);
   return [...out];
 }

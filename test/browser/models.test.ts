@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { bundleEntry, hasChromium, openPage, useHarness } from './harness';
 import sharp from 'sharp';
-import { DEPTH_OFFSET, IMAGENET_MEAN, IMAGENET_STD, writeModels } from '../fixtures/make-models';
+import { tinyModelOutput as out, writeModels } from '../fixtures/make-models';
 
 describe.skipIf(!hasChromium)('models in Chromium', () => {
   const h = useHarness({ timeout: 180_000, before: writeModels });
@@ -106,7 +106,6 @@ describe.skipIf(!hasChromium)('models in Chromium', () => {
   it('decomposePhoto runs end to end with DA3 and SAM3 in the worker', async () => {
     const workerUrl = await bundleEntry('src/models/worker.ts');
     const r = await call<{ layers: number; masks: number; maskCount: number; near: number; far: number; stages: string[]; segmentProgress: number; provider: string }>('workerPipeline', { workerUrl });
-    const out = (red: number) => (red / 255 - IMAGENET_MEAN[0]) / IMAGENET_STD[0] + DEPTH_OFFSET;
     expect(r.provider).toBe('wasm');
     expect(r.near).toBeCloseTo(out(40), 4);
     expect(r.far).toBeCloseTo(out(230), 4);

@@ -8,31 +8,13 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RGBAImage } from '../../src/core/types';
 import { DEFAULT_FOV_DEGREES } from '../../src/core/validate';
 import { DA3_CONTRACT, da2ProcessingSize, da3ProcessingSize, loadDepthModel, type DepthModel } from '../../src/models/da3';
 import { createRuntime, type ModelRuntime } from '../../src/models/runtime';
-import { CAMERA_FOV_DEG, DEPTH_OFFSET, IMAGENET_MEAN, IMAGENET_STD, da2Model, da3Model } from '../fixtures/make-models';
+import { rgbImage as image } from '../fixtures/images';
+import { CAMERA_FOV_DEG, IMAGENET_MEAN, IMAGENET_STD, da2Model, da3Model, tinyModelOutput as modelOut } from '../fixtures/make-models';
 import { GraphBuilder } from '../fixtures/onnx/writer';
 import { rejection } from './helpers';
-
-/** What the tiny models compute from a red byte. */
-const modelOut = (red: number) => (red / 255 - IMAGENET_MEAN[0]) / IMAGENET_STD[0] + DEPTH_OFFSET;
-
-function image(W: number, H: number, px: (x: number, y: number) => [number, number, number]): RGBAImage {
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const [r, g, b] = px(x, y);
-      const i = (y * W + x) * 4;
-      data[i] = r;
-      data[i + 1] = g;
-      data[i + 2] = b;
-      data[i + 3] = 255;
-    }
-  }
-  return { width: W, height: H, data };
-}
 
 /** Largest |a[i] − f(i)| and where. */
 function maxErr(a: Float32Array, W: number, f: (x: number, y: number) => number): { err: number; x: number; y: number } {

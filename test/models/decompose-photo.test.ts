@@ -14,25 +14,16 @@ import type { RGBAImage } from '../../src/core/types';
 import { loadDepthModel, type DepthModel } from '../../src/models/da3';
 import { PhotoPipeline, decomposePhoto, type PhotoStage } from '../../src/models/decompose-photo';
 import { createRuntime, type ModelRuntime } from '../../src/models/runtime';
-import { DEPTH_OFFSET, IMAGENET_MEAN, IMAGENET_STD, da2Model, da3Model } from '../fixtures/make-models';
+import { rgbImage } from '../fixtures/images';
+import { da2Model, da3Model, tinyModelOutput as modelOut } from '../fixtures/make-models';
 import { buildTrackerDecoder, buildTrackerVisionEncoder } from '../fixtures/make-sam3-models';
-
-const modelOut = (red: number) => (red / 255 - IMAGENET_MEAN[0]) / IMAGENET_STD[0] + DEPTH_OFFSET;
 
 /** Two depth planes: left 40% red 40 (near, 2.04), right red 230 (far, 4.82); a greenish square on the left. */
 function photo(W = 320, H = 240): RGBAImage {
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = (y * W + x) * 4;
-      const near = x < W * 0.4;
-      data[i] = near ? 40 : 230;
-      data[i + 1] = near && y > H * 0.3 && y < H * 0.7 && x > W * 0.1 ? 200 : 60;
-      data[i + 2] = 90;
-      data[i + 3] = 255;
-    }
-  }
-  return { width: W, height: H, data };
+  return rgbImage(W, H, (x, y) => {
+    const near = x < W * 0.4;
+    return [near ? 40 : 230, near && y > H * 0.3 && y < H * 0.7 && x > W * 0.1 ? 200 : 60, 90];
+  });
 }
 
 let rt: ModelRuntime;

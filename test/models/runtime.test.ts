@@ -25,6 +25,13 @@ const DOUBLE = defineContract({
   ],
 });
 
+/** The tiny DA3-shaped model of test/fixtures/make-models.ts, without the aliases and optional outputs. */
+const TINY_DA3 = defineContract({
+  id: 'da3',
+  inputs: [{ name: 'image', types: ['float32'], shapes: [['B', 3, 'H', 'W']] }],
+  outputs: [{ name: 'depth', types: ['float32'], shapes: [['B', 1, 'H', 'W']] }],
+});
+
 /** y = 2x with float16 input and output (Cast around a float32 Mul). */
 function fp16Model(): Uint8Array {
   const g = new GraphBuilder('fp16');
@@ -135,22 +142,17 @@ describe('runtime', () => {
       },
     };
     const rt = await createRuntime({ ort: wrapped });
-    const contract = defineContract({
-      id: 'da3',
-      inputs: [{ name: 'image', types: ['float32'], shapes: [['B', 3, 'H', 'W']] }],
-      outputs: [{ name: 'depth', types: ['float32'], shapes: [['B', 1, 'H', 'W']] }],
-    });
-    const sessions = await Promise.all([0, 1, 2, 3].map(() => rt.createSession({ bytes: da3Model() }, contract)));
+    const sessions = await Promise.all([0, 1, 2, 3].map(() => rt.createSession({ bytes: da3Model() }, TINY_DA3)));
     expect(calls).toBe(4);
     expect(maxActive).toBe(1);
     // A failing creation does not block the queue.
-    const bad = rt.createSession({ bytes: new Uint8Array([1, 2, 3]) }, contract);
-    const next = rt.createSession({ bytes: da3Model() }, contract);
+    const bad = rt.createSession({ bytes: new Uint8Array([1, 2, 3]) }, TINY_DA3);
+    const next = rt.createSession({ bytes: da3Model() }, TINY_DA3);
     expect((await rejection(bad)).code).toBe('MODEL_LOAD');
     await expect(next).resolves.toBeDefined();
     await rt.dispose();
     expect((await rejection(sessions[0]!.run({ image: { type: 'float32', dims: [1, 3, 1, 1], data: new Float32Array(3) } }))).code).toBe('MODEL_DISPOSED');
-    expect((await rejection(rt.createSession({ bytes: da3Model() }, contract))).code).toBe('MODEL_DISPOSED');
+    expect((await rejection(rt.createSession({ bytes: da3Model() }, TINY_DA3))).code).toBe('MODEL_DISPOSED');
   });
 
   it('asking for WebGPU without one falls back to wasm with one warning, and never picks fp16', async () => {
@@ -196,13 +198,8 @@ describe('runtime', () => {
       expect(rt.providers).toEqual(['webgpu', 'wasm']);
       expect(rt.supportsFp16).toBe(true);
       expect(rt.choosePrecision('auto')).toBe('fp16');
-      const contract = defineContract({
-        id: 'da3',
-        inputs: [{ name: 'image', types: ['float32'], shapes: [['B', 3, 'H', 'W']] }],
-        outputs: [{ name: 'depth', types: ['float32'], shapes: [['B', 1, 'H', 'W']] }],
-      });
-      const s1 = await rt.createSession({ bytes: da3Model(), name: 'a.onnx' }, contract);
-      const s2 = await rt.createSession({ bytes: da3Model(), name: 'a.onnx' }, contract);
+      const s1 = await rt.createSession({ bytes: da3Model(), name: 'a.onnx' }, TINY_DA3);
+      const s2 = await rt.createSession({ bytes: da3Model(), name: 'a.onnx' }, TINY_DA3);
       expect(s1.provider).toBe('wasm');
       expect(s2.provider).toBe('wasm');
       expect(eps).toEqual(['webgpu', 'wasm', 'webgpu', 'wasm']);

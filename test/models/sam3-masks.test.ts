@@ -12,7 +12,6 @@ import {
   connectedComponents,
   cropMaskFromFull,
   cropMaskToFull,
-  linearTaps,
   nonMaxSuppression,
   removeSmallRegions,
   resolveLabelMap,
@@ -20,6 +19,7 @@ import {
   stabilityScoreUpsampled,
   upsampleMask,
 } from '../../src/models/sam3-masks';
+import { linearTaps } from '../../src/models/resample';
 
 // ---------------------------------------------------------------------------------------------------------
 // References

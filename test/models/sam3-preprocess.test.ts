@@ -4,18 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { photoToModelPoint, preprocessSam3Image, resampleWeights } from '../../src/models/sam3-preprocess';
-
-function image(W: number, H: number, f: (x: number, y: number) => [number, number, number]) {
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const [r, g, b] = f(x, y);
-      data.set([r, g, b, 255], (y * W + x) * 4);
-    }
-  }
-  return { width: W, height: H, data };
-}
+import { photoToModelPoint, preprocessSam3Image, triangleAxisTable } from '../../src/models/sam3-preprocess';
+import { rgbImage as image } from '../fixtures/images';
+import { isPartitionOfUnity, nonZeroTaps } from './helpers';
 
 /** Triangle-kernel weight of input sample i for output sample d (the definition, unnormalised). */
 function tri(src: number, dst: number, d: number, i: number): number {
@@ -52,25 +43,15 @@ describe('SAM3 preprocessing', () => {
   it('resample weights are non-negative and sum to 1; enlarging is plain bilinear', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), (src, dst) => {
-        const w = resampleWeights(src, dst);
-        for (let d = 0; d < dst; d++) {
-          let s = 0;
-          for (let k = 0; k < w.count[d]!; k++) {
-            const v = w.weights[d * w.maxTaps + k]!;
-            if (v < 0) return false;
-            s += v;
-          }
-          if (Math.abs(s - 1) > 1e-5 || w.start[d]! < 0 || w.start[d]! + w.count[d]! > src) return false;
-        }
-        return true;
+        const t = triangleAxisTable(src, dst);
+        return t.outSize === dst && t.weight.every((w) => w >= 0) && isPartitionOfUnity(t, src);
       }),
     );
     // 2 → 4: output centres at 0.25, 0.75, 1.25, 1.75 in input units; sample centres at 0.5 and 1.5.
-    const w = resampleWeights(2, 4);
-    const row = (d: number) => Array.from(w.weights.subarray(d * w.maxTaps, d * w.maxTaps + w.count[d]!));
-    expect(row(0)).toEqual([1]); // clamped to the first sample (tri weight of sample 1 is 0)
-    expect(row(1)).toEqual([0.75, 0.25]);
-    expect(row(2)).toEqual([0.25, 0.75]);
+    const t = triangleAxisTable(2, 4);
+    expect(nonZeroTaps(t, 0)).toEqual([[0, 1]]); // clamped to the first sample (tri weight of sample 1 is 0)
+    expect(nonZeroTaps(t, 1)).toEqual([[0, 0.75], [1, 0.25]]);
+    expect(nonZeroTaps(t, 2)).toEqual([[0, 0.25], [1, 0.75]]);
   });
 
   it('property: the separable resize equals the direct 2-D triangle-filter definition', () => {
