@@ -385,16 +385,14 @@ export class DemoApp {
     const list = $('stages');
     let li = list.querySelector<HTMLLIElement>(`li[data-stage="${stage}"]`);
     if (!li) {
+      // A new stage means the previous ones are over.
+      this.markAllDone();
       li = document.createElement('li');
       li.dataset.stage = stage;
       li.innerHTML = `<span class="name"></span><progress max="1" value="0"></progress><span class="time"></span>`;
       li.querySelector('.name')!.textContent = STAGE_LABELS[stage] ?? stage;
       list.append(li);
       this.stageStart.set(stage, performance.now());
-      // A new stage means the previous ones are over.
-      for (const prev of Array.from(list.children) as HTMLLIElement[]) {
-        if (prev !== li && !prev.classList.contains('done')) this.markDone(prev);
-      }
     }
     li.querySelector('progress')!.value = fraction;
     if (detail) li.title = detail;

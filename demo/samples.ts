@@ -31,18 +31,16 @@ export async function writeSamples(dir: string): Promise<SampleInfo[]> {
   mkdirSync(dir, { recursive: true });
   const out: SampleInfo[] = [];
   for (const s of SAMPLES) {
+    const scene = makeScene(s.scene);
     const info: SampleInfo = {
       id: s.id,
       title: s.title,
       photo: `${s.id}.png`,
       depth: `${s.id}.depth.pfm`,
       ...(s.masks ? { masks: `${s.id}.masks.png` } : {}),
-      intrinsics: { fx: 0, fy: 0, cx: 0, cy: 0 },
-      concepts: [],
+      intrinsics: { ...scene.intrinsics },
+      concepts: s.masks ? [...scene.concepts] : [],
     };
-    const scene = makeScene(s.scene);
-    info.intrinsics = { ...scene.intrinsics };
-    info.concepts = s.masks ? [...scene.concepts] : [];
     const { width, height } = scene;
     if (!existsSync(join(dir, info.photo))) {
       const d = scene.image.data;

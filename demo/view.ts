@@ -28,7 +28,7 @@ export class DioramaView {
   private nodes?: DioramaNodes;
   private done?: DoneMessage;
   private overlay: OverlayKind = 'none';
-  private overlayImages = new Map<OverlayKind, ImageBitmap | HTMLCanvasElement>();
+  private overlayImages = new Map<OverlayKind, HTMLCanvasElement>();
   private resetCam?: () => void;
   overlayOpacity = 0.6;
 
@@ -188,7 +188,7 @@ export class DioramaView {
     return count;
   }
 
-  private overlayImage(kind: OverlayKind): HTMLCanvasElement | ImageBitmap {
+  private overlayImage(kind: OverlayKind): HTMLCanvasElement {
     const hit = this.overlayImages.get(kind);
     if (hit) return hit;
     const d = this.done!;

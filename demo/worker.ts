@@ -48,33 +48,24 @@ async function decodePhoto(blob: Blob): Promise<{ width: number; height: number;
   return { width: img.width, height: img.height, data };
 }
 
-async function decodeDepth(file: Blob, name: string): Promise<{ width: number; height: number; data: Float32Array }> {
-  return decodeDepthBytes(new Uint8Array(await file.arrayBuffer()), `depth '${name}'`);
-}
-
+/** A label map file: integer NPY (k = mask k, -1 = none) or 8/16-bit PNG (0 = none, k = mask k−1). */
 async function decodeLabels(file: Blob, name: string, concepts?: string[]): Promise<{ width: number; height: number; masks: MasksInput }> {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  let width: number;
-  let height: number;
-  const labels = (n: number): Int32Array => new Int32Array(n);
-  let out: Int32Array;
-  if (name.toLowerCase().endsWith('.npy')) {
-    const a = decodeNPY(bytes);
-    ({ width, height } = a);
-    out = labels(a.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = Math.round(a.data[i]!);
-  } else {
-    const g = await decodeGreyPNG(bytes);
-    ({ width, height } = g);
-    out = labels(g.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = g.data[i]! - 1;
-  }
-  return { width, height, masks: { kind: 'labels', labels: out, ...(concepts ? { concepts } : {}) } };
+  const npy = name.toLowerCase().endsWith('.npy');
+  const { width, height, data } = npy ? decodeNPY(bytes) : await decodeGreyPNG(bytes);
+  const labels = new Int32Array(data.length);
+  if (npy) for (let i = 0; i < labels.length; i++) labels[i] = Math.round(data[i]!);
+  else for (let i = 0; i < labels.length; i++) labels[i] = data[i]! - 1;
+  return { width, height, masks: { kind: 'labels', labels, ...(concepts ? { concepts } : {}) } };
+}
+
+/** The progress poster of request `id`. */
+function progressOf(id: number): (stage: string, fraction: number, detail?: string) => void {
+  return (stage, fraction, detail) => post({ type: 'progress', id, stage, fraction, ...(detail ? { detail } : {}) });
 }
 
 async function run(req: RunRequest, signal: AbortSignal): Promise<DoneMessage> {
-  const progress = (stage: string, fraction: number, detail?: string): void =>
-    post({ type: 'progress', id: req.id, stage, fraction, ...(detail ? { detail } : {}) });
+  const progress = progressOf(req.id);
   progress('decode', 0);
   const photo = await decodePhoto(req.photo);
   let masks: MasksInput | undefined;
@@ -96,7 +87,7 @@ async function run(req: RunRequest, signal: AbortSignal): Promise<DoneMessage> {
     replaceSession(out.session);
     return { type: 'done', id: req.id, result: out.result, inputDepth: out.inputDepth, photo, depthSource: 'model', promptSession: out.session.id };
   }
-  const d = await decodeDepth(req.depth.file, req.depth.name);
+  const d = await decodeDepthBytes(new Uint8Array(await req.depth.file.arrayBuffer()), `depth '${req.depth.name}'`);
   if (d.width !== photo.width || d.height !== photo.height) {
     throw new DioramaError('SIZE_MISMATCH', `depth map is ${d.width}x${d.height}; expected the photo's ${photo.width}x${photo.height}`);
   }
@@ -121,8 +112,7 @@ function replaceSession(next: PromptSession | undefined): void {
 
 /** A SAM3 prompt on the current session's photo: a rebuilt decomposition, or a notice when nothing changes. */
 async function prompt(req: PromptRequest, signal: AbortSignal): Promise<DoneMessage | NoticeMessage> {
-  const progress = (stage: string, fraction: number, detail?: string): void =>
-    post({ type: 'progress', id: req.id, stage, fraction, ...(detail ? { detail } : {}) });
+  const progress = progressOf(req.id);
   const s = session;
   if (!s || s.id !== req.session) {
     throw new DioramaError('INVALID_OPTION', `prompt for the photo of run ${req.session}, but the worker ${s ? `holds the photo of run ${s.id}` : 'holds no model run'}: make the 3D scene again`);

@@ -1,5 +1,6 @@
 /**
- * File formats: PFM (src/io/pfm.ts), NPY (src/io/npy.ts) and the Node readers of src/node.ts.
+ * File formats: PFM (src/io/pfm.ts), NPY (src/io/npy.ts) and the Node readers of src/node.ts; the depth
+ * resampling of the browser loader (src/io/browser-decode.ts).
  * NPY files are assembled byte by byte here (header dict, padding, little/big-endian payloads) so the decoder
  * is checked against the format's definition, not against our own encoder only.
  */
@@ -14,6 +15,7 @@ import { decodePFM, encodePFM } from '../src/io/pfm';
 import { decodeNPY, encodeNPY } from '../src/io/npy';
 import { decodeImageBytes, readDepthFile, readLabelFile, writeDepthPNG16 } from '../src/node';
 import { DioramaError } from '../src/core/errors';
+import { resampleDepth } from '../src/io/browser-decode';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -246,5 +248,24 @@ describe('Node readers (src/node.ts)', () => {
     await expectCode(() => readLabelFile(join(dir, 'missing.png')), 'DECODE_FAILED', /cannot read label file/);
     await expectCode(() => decodeImageBytes(new Uint8Array(0), 'x.jpg'), 'DECODE_FAILED', /x\.jpg: the file is empty/);
     await expectCode(() => decodeImageBytes(ascii('garbage'), 'x.jpg'), 'DECODE_FAILED', /x\.jpg: not a decodable image/);
+  });
+});
+
+describe('resampleDepth (src/io/browser-decode.ts)', () => {
+  const resample = (data: number[], sw: number, sh: number, W: number, H: number): number[] =>
+    Array.from(resampleDepth({ width: sw, height: sh, data: new Float32Array(data) }, W, H));
+
+  it('interpolates bilinearly between pixel centres, borders replicated', () => {
+    // 2 → 4 columns: output centres map to source x = 0.25·(2i + 1) − 0.5 = −0.25, 0.25, 0.75, 1.25,
+    // clamped to [0, 1]: weights of the right pixel 0, 0.25, 0.75, 1.
+    expect(resample([1, 3], 2, 1, 4, 1)).toEqual([1, 1.5, 2.5, 3]);
+    // 4×2 → 2×1: each output centre lies midway between four source centres, i.e. their mean.
+    expect(resample([1, 2, 3, 4, 5, 6, 7, 8], 4, 2, 2, 1)).toEqual([(1 + 2 + 5 + 6) / 4, (3 + 4 + 7 + 8) / 4]);
+  });
+
+  it('ignores unknown values (0, negative, NaN, ±Infinity) and renormalises; no known neighbour gives 0', () => {
+    for (const unknown of [0, -1, NaN, Infinity, -Infinity]) {
+      expect(resample([1, unknown], 2, 1, 4, 1), String(unknown)).toEqual([1, 1, 1, 0]);
+    }
   });
 });

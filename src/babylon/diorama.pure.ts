@@ -294,6 +294,8 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     signal: AbortSignal,
   ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput }> {
     const opt = this.options;
+    // Checked before any depth is fetched or estimated: a bad scale must not cost a model run.
+    if (!(opt.depthScale > 0) || !Number.isFinite(opt.depthScale)) throw new DioramaError('INVALID_OPTION', `depthScale must be a positive finite number; found ${opt.depthScale}`);
     const { width: W, height: H } = image;
     let src: { width: number; height: number; data: Float32Array };
     let inverse = opt.depthIsInverse;
@@ -318,7 +320,6 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
         'no depth for the photo: pass pluginOptions.diorama.depth ({ data, width, height }, or a .pfm / .npy / 16-bit .png in millimetres) or a depth estimator (pluginOptions.diorama.estimateDepth, e.g. from diorama/models)',
       );
     }
-    if (!(opt.depthScale > 0) || !Number.isFinite(opt.depthScale)) throw new DioramaError('INVALID_OPTION', `depthScale must be a positive finite number; found ${opt.depthScale}`);
     let depth = src.width === W && src.height === H ? src.data : resampleDepth(src, W, H);
     if (opt.depthScale !== 1) {
       // metric = s·v, or for inverse values metric = s / v, i.e. inverse' = v / s.

@@ -18,7 +18,6 @@
  */
 import type { Node } from '@babylonjs/core/node.js';
 import type { AbstractMesh } from '@babylonjs/core/Meshes/abstractMesh.js';
-import type { Material } from '@babylonjs/core/Materials/material.js';
 import type { AssetContainer } from '@babylonjs/core/assetContainer.js';
 import { StandardMaterial } from '@babylonjs/core/Materials/standardMaterial.js';
 import { GLTF2Export } from '@babylonjs/serializers/glTF/2.0/glTFSerializer.js';
@@ -118,8 +117,7 @@ export async function exportDioramaGLB(nodes: DioramaNodes, options: ExportDiora
   const layers = nodes.layers.map((mesh) => {
     const src = getLayerSourceImage(mesh);
     if (!src) throw new DioramaError('INTERNAL', `exportDioramaGLB: no source image for layer mesh '${mesh.name}'`);
-    const meta = mesh.metadata as { diorama?: DioramaLayerMetadata } | null;
-    return { mesh, src, layer: meta?.diorama?.layer ?? 0 };
+    return { mesh, src, layer: getDioramaLayerMetadata(mesh)?.layer ?? 0 };
   });
   const pngs = await Promise.all(layers.map(({ src }) => encodePNG({ width: src.width, height: src.height, data: bleedStraightRGBA(src) })));
 

@@ -233,21 +233,22 @@ export function createMpiMaterial(name: string, texture: RawTexture, scene: Scen
   const wgsl = engine.isWebGPU;
   const layered = (options.depthMode ?? 'layered') === 'layered';
   const remap = layered ? depthSliceRemap(options.slice, options.sliceCount, engine.isNDCHalfZRange, engine.useReverseDepthBuffer) : new Vector2(1, 0);
-  let mat: ShaderMaterial;
+  // WGSL takes world and viewProjection from Babylon's Scene and Mesh uniform buffers (see MPI_VERTEX_WGSL);
+  // GLSL declares them as plain uniforms.
+  const mat = new ShaderMaterial(
+    name,
+    scene,
+    wgsl ? { vertexSource: MPI_VERTEX_WGSL, fragmentSource: MPI_FRAGMENT_WGSL } : { vertexSource: MPI_VERTEX_GLSL, fragmentSource: MPI_FRAGMENT_GLSL },
+    {
+      attributes: ['position', 'uv'],
+      uniforms: wgsl ? [] : ['world', 'viewProjection', 'depthRemap'],
+      ...(wgsl ? { uniformBuffers: ['Scene', 'Mesh'] } : {}),
+      samplers: ['layerTexture'],
+      needAlphaBlending: true,
+      shaderLanguage: wgsl ? ShaderLanguage.WGSL : ShaderLanguage.GLSL,
+    },
+  );
   if (wgsl) {
-    mat = new ShaderMaterial(
-      name,
-      scene,
-      { vertexSource: MPI_VERTEX_WGSL, fragmentSource: MPI_FRAGMENT_WGSL },
-      {
-        attributes: ['position', 'uv'],
-        uniforms: [],
-        uniformBuffers: ['Scene', 'Mesh'],
-        samplers: ['layerTexture'],
-        needAlphaBlending: true,
-        shaderLanguage: ShaderLanguage.WGSL,
-      },
-    );
     const ubo = new UniformBuffer(engine, undefined, false, `${name}.dioramaLayer`);
     ubo.addUniform('depthRemap', 2);
     ubo.create();
@@ -256,18 +257,6 @@ export function createMpiMaterial(name: string, texture: RawTexture, scene: Scen
     mat.setUniformBuffer('dioramaLayer', ubo);
     mat.onDisposeObservable.addOnce(() => ubo.dispose());
   } else {
-    mat = new ShaderMaterial(
-      name,
-      scene,
-      { vertexSource: MPI_VERTEX_GLSL, fragmentSource: MPI_FRAGMENT_GLSL },
-      {
-        attributes: ['position', 'uv'],
-        uniforms: ['world', 'viewProjection', 'depthRemap'],
-        samplers: ['layerTexture'],
-        needAlphaBlending: true,
-        shaderLanguage: ShaderLanguage.GLSL,
-      },
-    );
     mat.setVector2('depthRemap', remap);
   }
   mat.setTexture('layerTexture', texture);

@@ -210,11 +210,13 @@ export function createDioramaNodes(scene: Scene, decomposition: Decomposition, o
   const layersIn = opt.layerFilter ? all.filter(opt.layerFilter) : all;
   const depthMode: DioramaDepthMode = opt.lighting ? 'scene' : opt.depthMode;
   const [q02, q50, q98] = depthQuantiles(decomposition.harmonizedDepth, [0.02, 0.5, 0.98]);
-  const near = Number.isFinite(q02) ? q02! : Math.min(...all.map((l) => l.depthRange[0]));
-  const far = Number.isFinite(q98) ? q98! : Math.max(...all.map((l) => l.depthRange[1]));
+  const layersNear = Math.min(...all.map((l) => l.depthRange[0]));
+  const layersFar = Math.max(...all.map((l) => l.depthRange[1]));
+  const near = Number.isFinite(q02) ? q02! : layersNear;
+  const far = Number.isFinite(q98) ? q98! : layersFar;
   const median = Number.isFinite(q50) ? q50! : (near + far) / 2;
-  const minDepth = Math.min(near, ...all.map((l) => l.depthRange[0]));
-  const maxDepth = Math.max(far, ...all.map((l) => l.depthRange[1]));
+  const minDepth = Math.min(near, layersNear);
+  const maxDepth = Math.max(far, layersFar);
 
   const container = opt.container;
   const created: { meshes: Mesh[]; textures: BaseTexture[]; materials: Material[]; cameras: Camera[]; geometries: Geometry[] } = { meshes: [], textures: [], materials: [], cameras: [], geometries: [] };
@@ -224,15 +226,14 @@ export function createDioramaNodes(scene: Scene, decomposition: Decomposition, o
   try {
     root = new TransformNode(opt.name, scene);
     if (opt.parent) root.parent = opt.parent;
-    root.metadata = {
-      diorama: { width, height, intrinsics: { ...intrinsics }, layerCount: all.length },
-      gltf: { extras: { diorama: { width, height, intrinsics: { ...intrinsics }, layerCount: all.length } } },
-    };
+    // One object under both keys, as for the layers: the glTF serializer exports `gltf.extras`.
+    const rootMeta = { width, height, intrinsics: { ...intrinsics }, layerCount: all.length };
+    root.metadata = { diorama: rootMeta, gltf: { extras: { diorama: rootMeta } } };
     container?.transformNodes.push(root);
     const sliceCount = all.length;
+    const useLit = opt.lighting;
     for (const layer of layersIn) {
       const name = dioramaLayerName(opt.name, layer.index);
-      const useLit = opt.lighting;
       const texData = useLit ? bleedStraightRGBA(layer.rgba) : premultiplyRGBA(layer.rgba);
       const texture = createLayerTexture(`${name}.rgba`, texData, layer.bbox.width, layer.bbox.height, scene, opt.mipmaps);
       created.textures.push(texture);

@@ -252,36 +252,59 @@ export async function loadDepth(source: DepthSource, signal?: AbortSignal): Prom
  * Resamples a depth map to width×height by bilinear interpolation over pixel centres, ignoring unknown
  * values (≤ 0 or non-finite): weights of known neighbours are renormalised; a pixel with no known
  * neighbour stays 0 (unknown). Used when a depth map (e.g. a model's output) is smaller than the photo.
+ * Source coordinates are clamped to the map (replicated borders).
  */
 export function resampleDepth(src: FloatImage, width: number, height: number): Float32Array {
   const { width: sw, height: sh, data } = src;
   const out = new Float32Array(width * height);
   const sx = sw / width;
   const sy = sh / height;
+  // Column taps depend on x only: left/right source columns and the right one's weight, computed once.
+  const colL = new Int32Array(width);
+  const colR = new Int32Array(width);
+  const colT = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    const fx = Math.min(sw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+    colL[x] = Math.floor(fx);
+    colR[x] = Math.min(sw - 1, colL[x]! + 1);
+    colT[x] = fx - colL[x]!;
+  }
   for (let y = 0; y < height; y++) {
     const fy = Math.min(sh - 1, Math.max(0, (y + 0.5) * sy - 0.5));
     const y0 = Math.floor(fy);
-    const y1 = Math.min(sh - 1, y0 + 1);
     const ty = fy - y0;
+    const top = y0 * sw;
+    const bottom = Math.min(sh - 1, y0 + 1) * sw;
     for (let x = 0; x < width; x++) {
-      const fx = Math.min(sw - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(sw - 1, x0 + 1);
-      const tx = fx - x0;
-      const i00 = y0 * sw + x0;
-      const i01 = y0 * sw + x1;
-      const i10 = y1 * sw + x0;
-      const i11 = y1 * sw + x1;
+      const l = colL[x]!;
+      const r = colR[x]!;
+      const tx = colT[x]!;
       let acc = 0;
       let wsum = 0;
-      for (let k = 0; k < 4; k++) {
-        const i = k === 0 ? i00 : k === 1 ? i01 : k === 2 ? i10 : i11;
-        const w = (k & 1 ? tx : 1 - tx) * (k & 2 ? ty : 1 - ty);
-        const v = data[i]!;
-        if (w > 0 && v > 0 && Number.isFinite(v)) {
-          acc += v * w;
-          wsum += w;
-        }
+      // The four neighbours; `v > 0 && v < Infinity` is "known" (false for NaN too).
+      const v00 = data[top + l]!;
+      const v01 = data[top + r]!;
+      const v10 = data[bottom + l]!;
+      const v11 = data[bottom + r]!;
+      if (v00 > 0 && v00 < Infinity) {
+        const w = (1 - tx) * (1 - ty);
+        acc += v00 * w;
+        wsum += w;
+      }
+      if (v01 > 0 && v01 < Infinity) {
+        const w = tx * (1 - ty);
+        acc += v01 * w;
+        wsum += w;
+      }
+      if (v10 > 0 && v10 < Infinity) {
+        const w = (1 - tx) * ty;
+        acc += v10 * w;
+        wsum += w;
+      }
+      if (v11 > 0 && v11 < Infinity) {
+        const w = tx * ty;
+        acc += v11 * w;
+        wsum += w;
       }
       out[y * width + x] = wsum > 0 ? acc / wsum : 0;
     }

@@ -1,6 +1,7 @@
 /**
  * Page-side helpers shared by the Babylon test pages: engine creation (WebGL2 or WebGPU on the page's
- * canvas), off-screen render + readback of one camera's view, GPU resource counters and image metrics.
+ * canvas), off-screen render + readback of one camera's view, GPU resource counters, image metrics, the
+ * stereo inputs of the shared data and base64 transport.
  */
 import { Engine } from '@babylonjs/core/Engines/engine.js';
 import { WebGPUEngine } from '@babylonjs/core/Engines/webgpuEngine.js';
@@ -12,6 +13,10 @@ import { Texture } from '@babylonjs/core/Materials/Textures/texture.js';
 import { Constants } from '@babylonjs/core/Engines/constants.js';
 import { Color4 } from '@babylonjs/core/Maths/math.color.js';
 import { canvas } from './boot';
+import { psnrRGB } from '../../../scripts/eval/image-metrics';
+import { decodeImageInBrowser } from '../../../src/io/browser-decode';
+import { decodePFM } from '../../../src/io/pfm';
+import type { Intrinsics, RGBAImage } from '../../../src/core/types';
 
 export type EngineKind = 'webgl' | 'webgpu';
 
@@ -23,8 +28,43 @@ export interface GpuCounters {
 
 const counters: GpuCounters = { buffers: 0, textures: 0 };
 let instrumented = false;
-/** Labels of live WebGPU buffers (diagnostics). */
-export const liveLabels = new Map<object, string>();
+
+/** Counts the objects of one WebGL2 create/delete pair into `counters[kind]` (deletes of dead objects ignored). */
+function countWebGL(kind: keyof GpuCounters, create: 'createBuffer' | 'createTexture', remove: 'deleteBuffer' | 'deleteTexture', isLive: 'isBuffer' | 'isTexture'): void {
+  type Fn = (this: WebGL2RenderingContext, ...args: unknown[]) => unknown;
+  const gl2 = WebGL2RenderingContext.prototype as unknown as Record<string, Fn>;
+  const createFn = gl2[create]!;
+  const removeFn = gl2[remove]!;
+  const isLiveFn = gl2[isLive]!;
+  gl2[create] = function (...args) {
+    const o = createFn.apply(this, args);
+    if (o) counters[kind]++;
+    return o;
+  };
+  gl2[remove] = function (o) {
+    if (o && isLiveFn.call(this, o)) counters[kind]--;
+    return removeFn.call(this, o);
+  };
+}
+
+/** Counts the objects of one WebGPU create method into `counters[kind]`, until their first destroy(). */
+function countWebGPU(kind: keyof GpuCounters, create: 'createBuffer' | 'createTexture'): void {
+  type Fn = (this: GPUDevice, descriptor: unknown) => { destroy(): void };
+  const dev = GPUDevice.prototype as unknown as Record<string, Fn>;
+  const createFn = dev[create]!;
+  dev[create] = function (descriptor) {
+    const o = createFn.call(this, descriptor);
+    counters[kind]++;
+    let live = true;
+    const destroy = o.destroy.bind(o);
+    o.destroy = () => {
+      if (live) counters[kind]--;
+      live = false;
+      destroy();
+    };
+    return o;
+  };
+}
 
 /**
  * Wraps WebGL2 createBuffer/deleteBuffer/createTexture/deleteTexture and WebGPU createBuffer/destroy,
@@ -34,64 +74,11 @@ export const liveLabels = new Map<object, string>();
 function instrument(): void {
   if (instrumented) return;
   instrumented = true;
-  const gl2 = WebGL2RenderingContext.prototype;
-  const cb = gl2.createBuffer;
-  const db = gl2.deleteBuffer;
-  const ct = gl2.createTexture;
-  const dt = gl2.deleteTexture;
-  gl2.createBuffer = function (this: WebGL2RenderingContext) {
-    const b = cb.call(this);
-    if (b) counters.buffers++;
-    return b;
-  };
-  gl2.deleteBuffer = function (this: WebGL2RenderingContext, b: WebGLBuffer | null) {
-    if (b && this.isBuffer(b)) counters.buffers--;
-    return db.call(this, b);
-  };
-  gl2.createTexture = function (this: WebGL2RenderingContext) {
-    const t = ct.call(this);
-    if (t) counters.textures++;
-    return t;
-  };
-  gl2.deleteTexture = function (this: WebGL2RenderingContext, t: WebGLTexture | null) {
-    if (t && this.isTexture(t)) counters.textures--;
-    return dt.call(this, t);
-  };
+  countWebGL('buffers', 'createBuffer', 'deleteBuffer', 'isBuffer');
+  countWebGL('textures', 'createTexture', 'deleteTexture', 'isTexture');
   if (typeof GPUDevice !== 'undefined') {
-    const dev = GPUDevice.prototype;
-    const cbuf = dev.createBuffer;
-    const ctex = dev.createTexture;
-    const live = new WeakSet<object>();
-    dev.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
-      const b = cbuf.call(this, d);
-      counters.buffers++;
-      live.add(b);
-      liveLabels.set(b, `${d.label ?? '?'} size=${d.size} usage=${d.usage}`);
-      const destroy = b.destroy.bind(b);
-      b.destroy = () => {
-        if (live.has(b)) {
-          live.delete(b);
-          liveLabels.delete(b);
-          counters.buffers--;
-        }
-        destroy();
-      };
-      return b;
-    };
-    dev.createTexture = function (this: GPUDevice, d: GPUTextureDescriptor) {
-      const t = ctex.call(this, d);
-      counters.textures++;
-      live.add(t);
-      const destroy = t.destroy.bind(t);
-      t.destroy = () => {
-        if (live.has(t)) {
-          live.delete(t);
-          counters.textures--;
-        }
-        destroy();
-      };
-      return t;
-    };
+    countWebGPU('buffers', 'createBuffer');
+    countWebGPU('textures', 'createTexture');
   }
 }
 
@@ -160,19 +147,6 @@ export async function renderPixels(scene: Scene, camera: Camera, width: number, 
   }
 }
 
-/** PSNR (dB, peak 255) of the RGB channels over all pixels; Infinity when identical. */
-export function psnrRGB(a: ArrayLike<number>, b: ArrayLike<number>, pixels: number): number {
-  let se = 0;
-  for (let i = 0; i < pixels; i++) {
-    for (let c = 0; c < 3; c++) {
-      const d = a[i * 4 + c]! - b[i * 4 + c]!;
-      se += d * d;
-    }
-  }
-  const mse = se / (pixels * 3);
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
-}
-
 /** Fraction of pixels exactly equal to the clear colour (0, 0, 0). */
 export function holeFraction(a: ArrayLike<number>, pixels: number): number {
   let n = 0;
@@ -180,16 +154,48 @@ export function holeFraction(a: ArrayLike<number>, pixels: number): number {
   return n / pixels;
 }
 
-/** Decodes an image URL to RGBA8 through the browser (no colour management beyond the default). */
-export async function fetchRGBA(url: string): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
-  const blob = await (await fetch(url)).blob();
-  const bmp = await createImageBitmap(blob, { premultiplyAlpha: 'none' });
-  const c = new OffscreenCanvas(bmp.width, bmp.height);
-  const ctx = c.getContext('2d')!;
-  ctx.drawImage(bmp, 0, 0);
-  const id = ctx.getImageData(0, 0, bmp.width, bmp.height);
-  bmp.close();
-  return { width: id.width, height: id.height, data: id.data };
+/**
+ * PSNR (dB, peak 255, RGB, all pixels; Infinity when identical) of rendered pixels against a reference image
+ * of the same size: the evaluation's own metric (scripts/eval/image-metrics.ts).
+ */
+export function renderPsnr(pixels: Uint8Array, reference: RGBAImage): number {
+  return psnrRGB(reference, { width: reference.width, height: reference.height, data: pixels })!;
+}
+
+/** Fetches an image URL and decodes it to RGBA8 with the library's own browser decoder (what the loader does). */
+export async function fetchRGBA(url: string): Promise<RGBAImage> {
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  return decodeImageInBrowser(bytes, { name: url, maxPixels: Infinity });
+}
+
+/**
+ * A stereo scene of the shared data as RGB-D input: left.png, and depth = f·B/d from disp.pfm with f = W,
+ * B = 1 (unknown disparity 0 stays unknown depth 0: decompose fills it).
+ */
+export async function stereoInput(name: string): Promise<{ image: RGBAImage; depth: Float32Array; intrinsics: Intrinsics }> {
+  const base = `/shared-data/stereo/${name}`;
+  const image = await fetchRGBA(`${base}/left.png`);
+  const disp = decodePFM(new Uint8Array(await (await fetch(`${base}/disp.pfm`)).arrayBuffer()));
+  const W = disp.width;
+  const H = disp.height;
+  const depth = new Float32Array(W * H);
+  for (let i = 0; i < depth.length; i++) if (disp.data[i]! > 0) depth[i] = W / disp.data[i]!;
+  return { image, depth, intrinsics: { fx: W, fy: W, cx: W / 2, cy: H / 2 } };
+}
+
+/** Base64 of bytes (page results travel to Node as JSON). */
+export function toBase64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** Bytes of a base64 string (test inputs made on the Node side). */
+export function fromBase64(text: string): Uint8Array {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
 }
 
 /** Renders two full frames (beginFrame/render/endFrame) so that deferred GPU releases take place. */

@@ -9,24 +9,11 @@ import type { Material } from '@babylonjs/core/Materials/material.js';
 import { FreeCamera } from '@babylonjs/core/Cameras/freeCamera.js';
 import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import { expose } from './boot';
-import { createEngine, createScene, fetchRGBA, flushFrames, gpuCounters, holeFraction, psnrRGB, renderPixels, type EngineKind } from './babylon-common';
+import { createEngine, createScene, flushFrames, gpuCounters, holeFraction, renderPixels, renderPsnr, stereoInput, toBase64, type EngineKind } from './babylon-common';
 import { makeScene } from '../../fixtures/scene';
 import { decompose } from '../../../src/core/decompose';
-import { decodePFM } from '../../../src/io/pfm';
 import { createDioramaNodes } from '../../../src/babylon/nodes';
 import { exportDioramaGLB, getDioramaLayerMetadata, restoreDioramaOrder } from '../../../src/babylon/export';
-import type { Decomposition, RGBAImage } from '../../../src/core/types';
-
-async function stereoInput(name: string) {
-  const base = `/shared-data/stereo/${name}`;
-  const image = await fetchRGBA(`${base}/left.png`);
-  const disp = decodePFM(new Uint8Array(await (await fetch(`${base}/disp.pfm`)).arrayBuffer()));
-  const W = disp.width;
-  const H = disp.height;
-  const depth = new Float32Array(W * H);
-  for (let i = 0; i < depth.length; i++) if (disp.data[i]! > 0) depth[i] = W / disp.data[i]!;
-  return { image: image as RGBAImage, depth, intrinsics: { fx: W, fy: W, cx: W / 2, cy: H / 2 } };
-}
 
 /** A fresh scene whose active camera is a neutral 'flush' camera, after the engine's pending frames ran. */
 async function flushedScene(engine: Awaited<ReturnType<typeof createEngine>>) {
@@ -65,13 +52,8 @@ expose({
   },
 
   async exportReload(args: { engine: EngineKind; scene?: string; dump?: boolean }) {
-    let input: { image: RGBAImage; depth: Float32Array; intrinsics: { fx: number; fy: number; cx: number; cy: number } };
-    if (args.scene) input = await stereoInput(args.scene);
-    else {
-      const s = makeScene({ width: 256, height: 192 });
-      input = { image: s.image, depth: s.depth, intrinsics: s.intrinsics };
-    }
-    const result: Decomposition = await decompose(input);
+    const { image, depth, intrinsics } = args.scene ? await stereoInput(args.scene) : makeScene({ width: 256, height: 192 });
+    const result = await decompose({ image, depth, intrinsics });
     const { width: W, height: H } = result;
     const engine = await createEngine(args.engine);
     try {
@@ -119,7 +101,6 @@ expose({
       const loaded = await ImportMeshAsync(glb, scene, { pluginExtension: '.glb' });
       const layers = restoreDioramaOrder(loaded.meshes);
       const reloadRender = await renderPixels(scene, camera, W, H);
-      const N = W * H;
       const reloadInfo = {
         layers: layers.length,
         names: layers.map((m) => m.name),
@@ -140,16 +121,12 @@ expose({
         materialsRestored,
         gltfInfo,
         reloadInfo,
-        psnrPluginVsPhoto: psnrRGB(pluginRender, input.image.data, N),
-        psnrReloadVsPlugin: psnrRGB(reloadRender, pluginRender, N),
-        psnrReloadVsPhoto: psnrRGB(reloadRender, input.image.data, N),
-        holesReload: holeFraction(reloadRender, N),
+        psnrPluginVsPhoto: renderPsnr(pluginRender, image),
+        psnrReloadVsPlugin: renderPsnr(reloadRender, { width: W, height: H, data: pluginRender }),
+        psnrReloadVsPhoto: renderPsnr(reloadRender, image),
+        holesReload: holeFraction(reloadRender, W * H),
       };
-      if (args.dump) {
-        let bin = '';
-        for (let i = 0; i < reloadRender.length; i += 0x8000) bin += String.fromCharCode(...reloadRender.subarray(i, i + 0x8000));
-        (out as Record<string, unknown>).pixels = btoa(bin);
-      }
+      if (args.dump) (out as Record<string, unknown>).pixels = toBase64(reloadRender);
       for (const m of loaded.meshes) m.dispose(false, true);
       for (const t of loaded.transformNodes) t.dispose();
       for (const t of loaded.meshes.map((m) => m.material)) t?.dispose(true, true);

@@ -11,30 +11,20 @@ import { Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import type { AbstractEngine } from '@babylonjs/core/Engines/abstractEngine.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import { expose } from './boot';
-import { createEngine, createScene, fetchRGBA, flushFrames, gpuCounters, holeFraction, psnrRGB, renderPixels, type EngineKind } from './babylon-common';
+import { createEngine, createScene, fetchRGBA, flushFrames, fromBase64, gpuCounters, holeFraction, renderPixels, renderPsnr, type EngineKind } from './babylon-common';
 import { makeScene } from '../../fixtures/scene';
-import { encodePFM } from '../../../src/io/pfm';
-import { decodePFM } from '../../../src/io/pfm';
+import { decodePFM, encodePFM } from '../../../src/io/pfm';
+import { encodePNG } from '../../../src/io/png-encode';
 import { DioramaFileLoader, RegisterDioramaLoader } from '../../../src/babylon/diorama.pure';
 import { getDioramaNodes, type DioramaNodes } from '../../../src/babylon/nodes';
 import type { DioramaLoaderOptions, DioramaStageEvent } from '../../../src/babylon/diorama.options';
 import { decodeGreyPNG } from '../../../src/io/png16';
 import { DioramaError } from '../../../src/core/errors';
-import type { RGBAImage } from '../../../src/core/types';
 
 RegisterDioramaLoader();
 RegisterDioramaLoader(); // idempotent
 
-/** Lossless PNG bytes of an RGBA image through a canvas (opaque images round-trip exactly). */
-async function encodePNG(img: RGBAImage): Promise<Uint8Array> {
-  const c = new OffscreenCanvas(img.width, img.height);
-  const ctx = c.getContext('2d')!;
-  ctx.putImageData(new ImageData(new Uint8ClampedArray(img.data), img.width, img.height), 0, 0);
-  const blob = await c.convertToBlob({ type: 'image/png' });
-  return new Uint8Array(await blob.arrayBuffer());
-}
-
-/** The synthetic scene as a PNG + its depth. */
+/** The synthetic scene as a lossless PNG + its depth. */
 async function synthetic(width = 256, height = 192) {
   const s = makeScene({ width, height });
   const png = await encodePNG(s.image);
@@ -66,14 +56,30 @@ function snapshot(scene: Scene, engine: AbstractEngine): SceneSnapshot {
   };
 }
 
-/** Engine + scene with a camera of the test's own; renders a warm-up frame so that baselines are stable. */
-async function setup(kind: EngineKind) {
+/**
+ * Runs `test` on a fresh engine + scene with a camera of the test's own (a warm-up frame rendered first so that
+ * baselines are stable), and disposes both afterwards.
+ */
+async function withScene<T>(kind: EngineKind, test: (ctx: { engine: AbstractEngine; scene: Scene; camera: FreeCamera }) => Promise<T>): Promise<T> {
   const engine = await createEngine(kind);
   const scene = createScene(engine);
-  const camera = new FreeCamera('test-camera', new Vector3(0, 0, -1), scene);
-  scene.activeCamera = camera;
-  await flushFrames(engine, scene);
-  return { engine, scene, camera };
+  try {
+    const camera = new FreeCamera('test-camera', new Vector3(0, 0, -1), scene);
+    scene.activeCamera = camera;
+    await flushFrames(engine, scene);
+    return await test({ engine, scene, camera });
+  } finally {
+    scene.dispose();
+    engine.dispose();
+  }
+}
+
+/** ImportMeshAsync of `source` with `diorama` plugin options; resolves to the nodes it built. */
+async function importNodes(source: string | ArrayBufferView, scene: Scene, diorama: Partial<DioramaLoaderOptions>, extra: { pluginExtension?: string } = { pluginExtension: '.png' }): Promise<DioramaNodes> {
+  let nodes: DioramaNodes | undefined;
+  await ImportMeshAsync(source, scene, { ...extra, pluginOptions: { diorama: { ...diorama, onNodesCreated: (n) => (nodes = n) } } });
+  if (!nodes) throw new Error('the loader resolved without calling onNodesCreated');
+  return nodes;
 }
 
 function errorInfo(e: unknown) {
@@ -110,9 +116,8 @@ async function withPlugin<T>(load: (onProgress: (e: ISceneLoaderProgressEvent) =
 
 expose({
   /** ImportMeshAsync from bytes, a File and a URL; pluginOptions reach the plugin; original view PSNR. */
-  async importSources(args: { engine: EngineKind }) {
-    const { engine, scene } = await setup(args.engine);
-    try {
+  importSources: (args: { engine: EngineKind }) =>
+    withScene(args.engine, async ({ scene }) => {
       const { s, png } = await synthetic();
       const out: Record<string, unknown> = {};
       const depth = { data: s.depth, width: s.width, height: s.height };
@@ -123,7 +128,7 @@ expose({
       };
       for (const [kind, make] of Object.entries(sources)) {
         const { source, extra } = make();
-        let created: DioramaNodes | null = null;
+        let created: DioramaNodes | undefined;
         const opts: Partial<DioramaLoaderOptions> = {
           depth,
           intrinsics: s.intrinsics,
@@ -132,10 +137,9 @@ expose({
           onNodesCreated: (n) => (created = n),
         };
         const r = await withPlugin((onProgress) => ImportMeshAsync(source, scene, { ...extra, onProgress, pluginOptions: { diorama: opts } }));
-        const nodes = created as DioramaNodes | null;
+        const nodes = created!;
         const root = r.value.transformNodes[0]!;
-        const camera = nodes!.createPhotoCamera();
-        const px = await renderPixels(scene, camera, s.width, s.height);
+        const px = await renderPixels(scene, nodes.createPhotoCamera(), s.width, s.height);
         out[kind] = {
           meshes: r.value.meshes.length,
           meshNames: r.value.meshes.map((m) => m.name),
@@ -150,44 +154,39 @@ expose({
           byteEvents: r.bytes.length,
           lastBytes: r.bytes[r.bytes.length - 1],
           pngBytes: png.length,
-          psnr: psnrRGB(px, s.image.data, s.width * s.height),
+          psnr: renderPsnr(px, s.image),
           holes: holeFraction(px, s.width * s.height),
         };
-        nodes!.dispose();
+        nodes.dispose();
         if (typeof source === 'string') URL.revokeObjectURL(source);
       }
       return out;
-    } finally {
-      scene.dispose();
-      engine.dispose();
-    }
-  },
+    }),
 
   /** AppendSceneAsync and LoadAssetContainerAsync; release of every resource after dispose. */
-  async appendAndContainer(args: { engine: EngineKind }) {
-    const { engine, scene, camera } = await setup(args.engine);
-    try {
+  appendAndContainer: (args: { engine: EngineKind }) =>
+    withScene(args.engine, async ({ engine, scene, camera }) => {
       const { s, png } = await synthetic();
       const opts = { depth: { data: s.depth, width: s.width, height: s.height }, intrinsics: s.intrinsics };
+      const append = async (): Promise<DioramaNodes> => {
+        let n: DioramaNodes | undefined;
+        await AppendSceneAsync(png, scene, { pluginExtension: '.png', pluginOptions: { diorama: { ...opts, onNodesCreated: (x) => (n = x) } } });
+        return n!;
+      };
       // Warm-up load + dispose so that shader/effect caches and the readback path exist before the baseline.
       {
-        let n: DioramaNodes | null = null;
-        await AppendSceneAsync(png, scene, { pluginExtension: '.png', pluginOptions: { diorama: { ...opts, onNodesCreated: (x) => (n = x) } } });
-        const cam = (n as unknown as DioramaNodes).createPhotoCamera();
-        await renderPixels(scene, cam, s.width, s.height);
-        (n as unknown as DioramaNodes).dispose();
+        const n = await append();
+        await renderPixels(scene, n.createPhotoCamera(), s.width, s.height);
+        n.dispose();
         scene.activeCamera = camera;
         await flushFrames(engine, scene);
       }
       const baseline = snapshot(scene, engine);
 
-      let appended: DioramaNodes | null = null;
-      await AppendSceneAsync(png, scene, { pluginExtension: '.png', pluginOptions: { diorama: { ...opts, onNodesCreated: (x) => (appended = x) } } });
+      const a = await append();
       const afterAppend = snapshot(scene, engine);
-      const a = appended as unknown as DioramaNodes;
-      const cam = a.createPhotoCamera();
-      const pxAppend = await renderPixels(scene, cam, s.width, s.height);
-      const appendPsnr = psnrRGB(pxAppend, s.image.data, s.width * s.height);
+      const pxAppend = await renderPixels(scene, a.createPhotoCamera(), s.width, s.height);
+      const appendPsnr = renderPsnr(pxAppend, s.image);
       const appendLayers = a.layers.length;
       a.dispose();
       scene.activeCamera = camera;
@@ -201,9 +200,8 @@ expose({
       container.addAllToScene();
       const inScene = snapshot(scene, engine);
       const nodes = getDioramaNodes(container.meshes[0])!;
-      const cam2 = nodes.createPhotoCamera();
-      const px = await renderPixels(scene, cam2, s.width, s.height);
-      const containerPsnr = psnrRGB(px, s.image.data, s.width * s.height);
+      const px = await renderPixels(scene, nodes.createPhotoCamera(), s.width, s.height);
+      const containerPsnr = renderPsnr(px, s.image);
       nodes.dispose();
       scene.activeCamera = camera;
       await flushFrames(engine, scene);
@@ -221,16 +219,11 @@ expose({
         containerPsnr,
         afterContainerDispose,
       };
-    } finally {
-      scene.dispose();
-      engine.dispose();
-    }
-  },
+    }),
 
   /** Bad inputs: each must reject with a typed DioramaError and leave the scene unchanged. */
-  async badInputs(args: { engine: EngineKind }) {
-    const { engine, scene } = await setup(args.engine);
-    try {
+  badInputs: (args: { engine: EngineKind }) =>
+    withScene(args.engine, async ({ engine, scene }) => {
       const { s, png } = await synthetic(64, 48);
       const depth = { data: s.depth, width: s.width, height: s.height };
       // A PNG whose header claims 30000×30000 (900 MP) but that holds nothing else.
@@ -251,34 +244,28 @@ expose({
         depthSizeMismatch: { source: png, options: { depth: { data: new Float32Array(10), width: 3, height: 3 } } },
       };
       const before = snapshot(scene, engine);
-      const out: Record<string, unknown> = {};
+      const out: Record<string, Record<string, unknown>> = {};
       for (const [name, c] of Object.entries(cases)) {
         const opts: Partial<DioramaLoaderOptions> = { depth, intrinsics: s.intrinsics, ...c.options };
         try {
-          if (c.source instanceof File) await ImportMeshAsync(c.source, scene, { pluginOptions: { diorama: opts } });
-          else await ImportMeshAsync(c.source, scene, { pluginExtension: '.png', pluginOptions: { diorama: opts } });
+          await ImportMeshAsync(c.source, scene, { ...(c.source instanceof File ? {} : { pluginExtension: '.png' }), pluginOptions: { diorama: opts } });
           out[name] = { resolved: true };
         } catch (e) {
           out[name] = errorInfo(e);
         }
         await flushFrames(engine, scene);
-        (out[name] as Record<string, unknown>).after = snapshot(scene, engine);
+        out[name].after = snapshot(scene, engine);
       }
       return { before, cases: out };
-    } finally {
-      scene.dispose();
-      engine.dispose();
-    }
-  },
+    }),
 
   /** plugin.dispose() while decompose runs, and while a URL is being fetched. */
-  async cancel(args: { engine: EngineKind }) {
-    const { engine, scene } = await setup(args.engine);
-    try {
+  cancel: (args: { engine: EngineKind }) =>
+    withScene(args.engine, async ({ engine, scene }) => {
       const { s, png } = await synthetic(320, 240);
       const depth = { data: s.depth, width: s.width, height: s.height };
       const before = snapshot(scene, engine);
-      const out: Record<string, unknown> = {};
+      const out: Record<string, Record<string, unknown>> = {};
       // 1. During the decomposition (on its 'harmonize' stage).
       let stageAtDispose: string | undefined;
       try {
@@ -297,7 +284,7 @@ expose({
         out.duringDecompose = { ...errorInfo(e), stageAtDispose };
       }
       await flushFrames(engine, scene);
-      (out.duringDecompose as Record<string, unknown>).after = snapshot(scene, engine);
+      out.duringDecompose.after = snapshot(scene, engine);
       // 2. During the fetch of a URL (disposed as soon as the plugin is activated).
       const url = URL.createObjectURL(new Blob([png as BlobPart], { type: 'image/png' }));
       try {
@@ -311,7 +298,7 @@ expose({
       }
       URL.revokeObjectURL(url);
       await flushFrames(engine, scene);
-      (out.duringFetch as Record<string, unknown>).after = snapshot(scene, engine);
+      out.duringFetch.after = snapshot(scene, engine);
       // 3. An external AbortSignal that is already aborted.
       const ac = new AbortController();
       ac.abort();
@@ -322,16 +309,11 @@ expose({
         out.externalSignal = errorInfo(e);
       }
       // 4. A load after all that still works.
-      let ok: DioramaNodes | null = null;
-      await ImportMeshAsync(png, scene, { pluginExtension: '.png', pluginOptions: { diorama: { depth, onNodesCreated: (n) => (ok = n) } } });
-      out.afterwards = { layers: (ok as unknown as DioramaNodes).layers.length };
-      (ok as unknown as DioramaNodes).dispose();
+      const ok = await importNodes(png, scene, { depth });
+      out.afterwards = { layers: ok.layers.length };
+      ok.dispose();
       return { before, ...out };
-    } finally {
-      scene.dispose();
-      engine.dispose();
-    }
-  },
+    }),
 
   /** A stereo scene of the shared data through the loader: URL photo + URL disparity (inverse depth, scale W). */
   async stereoOriginal(args: { scene: string; engines: EngineKind[] }) {
@@ -341,53 +323,41 @@ expose({
     const H = reference.height;
     const out: Record<string, unknown> = { width: W, height: H };
     for (const kind of args.engines) {
-      const { engine, scene } = await setup(kind);
-      try {
-        let nodes: DioramaNodes | null = null;
+      out[kind] = await withScene(kind, async ({ scene }) => {
         const t0 = performance.now();
-        await ImportMeshAsync(`${base}/left.png`, scene, {
-          pluginOptions: {
-            diorama: {
-              depth: `${base}/disp.pfm`,
-              depthIsInverse: true,
-              depthScale: W, // depth = f·B/d with f = W, B = 1
-              intrinsics: { fx: W, fy: W, cx: W / 2, cy: H / 2 },
-              onNodesCreated: (n) => (nodes = n),
-            },
+        const n = await importNodes(
+          `${base}/left.png`,
+          scene,
+          {
+            depth: `${base}/disp.pfm`,
+            depthIsInverse: true,
+            depthScale: W, // depth = f·B/d with f = W, B = 1
+            intrinsics: { fx: W, fy: W, cx: W / 2, cy: H / 2 },
           },
-        });
+          {},
+        );
         const loadMs = performance.now() - t0;
-        const n = nodes as unknown as DioramaNodes;
-        const cam = n.createPhotoCamera();
-        const px = await renderPixels(scene, cam, W, H);
-        out[kind] = { psnr: psnrRGB(px, reference.data, W * H), holes: holeFraction(px, W * H), layers: n.layers.length, loadMs };
+        const px = await renderPixels(scene, n.createPhotoCamera(), W, H);
+        const result = { psnr: renderPsnr(px, reference), holes: holeFraction(px, W * H), layers: n.layers.length, loadMs };
         n.dispose();
-      } finally {
-        scene.dispose();
-        engine.dispose();
-      }
+        return result;
+      });
     }
     return out;
   },
 
   /** Decodes a 16-bit PNG (base64) in the browser and returns its samples. */
   async png16(args: { base64: string }) {
-    const bin = atob(args.base64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const g = await decodeGreyPNG(bytes);
+    const g = await decodeGreyPNG(fromBase64(args.base64));
     return { width: g.width, height: g.height, samples: Array.from(g.data) };
   },
 
   /** Depth given as PFM bytes and as a 16-bit PNG (mm, base64) through the loader: layers and PSNR. */
-  async depthFormats(args: { engine: EngineKind; png16: string }) {
-    const { engine, scene } = await setup(args.engine);
-    try {
+  depthFormats: (args: { engine: EngineKind; png16: string }) =>
+    withScene(args.engine, async ({ scene }) => {
       const { s, png } = await synthetic(256, 192);
       const pfm = encodePFM({ width: s.width, height: s.height, data: s.depth });
-      const bin = atob(args.png16);
-      const png16 = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) png16[i] = bin.charCodeAt(i);
+      const png16 = fromBase64(args.png16);
       const out: Record<string, unknown> = {};
       for (const [name, depth] of [
         ['pfm', pfm],
@@ -395,22 +365,16 @@ expose({
         ['png16Blob', new Blob([png16 as BlobPart])],
         ['halfSizeArray', halfSize(s.depth, s.width, s.height)],
       ] as const) {
-        let nodes: DioramaNodes | null = null;
-        await ImportMeshAsync(png, scene, { pluginExtension: '.png', pluginOptions: { diorama: { depth, intrinsics: s.intrinsics, onNodesCreated: (n) => (nodes = n) } } });
-        const n = nodes as unknown as DioramaNodes;
+        const n = await importNodes(png, scene, { depth, intrinsics: s.intrinsics });
         const px = await renderPixels(scene, n.createPhotoCamera(), s.width, s.height);
-        out[name] = { layers: n.layers.length, psnr: psnrRGB(px, s.image.data, s.width * s.height) };
+        out[name] = { layers: n.layers.length, psnr: renderPsnr(px, s.image) };
         n.dispose();
       }
       // Sanity of the PFM test input itself.
       const back = decodePFM(pfm);
       out.pfmRoundTrip = back.data.every((v, i) => v === s.depth[i]);
       return out;
-    } finally {
-      scene.dispose();
-      engine.dispose();
-    }
-  },
+    }),
 });
 
 function halfSize(depth: Float32Array, W: number, H: number) {

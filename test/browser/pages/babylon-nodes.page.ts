@@ -8,10 +8,9 @@ import { Color3 } from '@babylonjs/core/Maths/math.color.js';
 import { HemisphericLight } from '@babylonjs/core/Lights/hemisphericLight.js';
 import type { Scene } from '@babylonjs/core/scene.js';
 import { expose } from './boot';
-import { createEngine, createScene, flushFrames, fetchRGBA, gpuCounters, holeFraction, psnrRGB, renderPixels, type EngineKind } from './babylon-common';
+import { createEngine, createScene, flushFrames, gpuCounters, holeFraction, renderPixels, renderPsnr, stereoInput, toBase64, type EngineKind } from './babylon-common';
 import { makeScene } from '../../fixtures/scene';
 import { decompose } from '../../../src/core/decompose';
-import { decodePFM } from '../../../src/io/pfm';
 import { createDioramaNodes, type DioramaNodesOptions } from '../../../src/babylon/nodes';
 import type { Decomposition, RGBAImage } from '../../../src/core/types';
 
@@ -39,7 +38,7 @@ async function renderOriginal(kind: EngineKind, result: Decomposition, image: RG
     const px = await renderPixels(scene, camera, result.width, result.height);
     const ms = performance.now() - t0;
     const N = result.width * result.height;
-    const psnr = psnrRGB(px, image.data, N);
+    const psnr = renderPsnr(px, image);
     const holes = holeFraction(px, N);
     const during = { ...gpuCounters(), engineTextures: engine.getLoadedTexturesCache().length };
     nodes.dispose();
@@ -48,13 +47,7 @@ async function renderOriginal(kind: EngineKind, result: Decomposition, image: RG
     await flushFrames(engine, scene);
     const after = { ...gpuCounters(), engineTextures: engine.getLoadedTexturesCache().length };
     scene.dispose();
-    let pixels: string | undefined;
-    if (dump) {
-      let bin = '';
-      for (let i = 0; i < px.length; i += 0x8000) bin += String.fromCharCode(...px.subarray(i, i + 0x8000));
-      pixels = btoa(bin);
-    }
-    return { psnr, holes, layers: result.layers.length, ms, before, during, after, width: result.width, height: result.height, pixels };
+    return { psnr, holes, layers: result.layers.length, ms, before, during, after, width: result.width, height: result.height, pixels: dump ? toBase64(px) : undefined };
   } finally {
     engine.dispose();
   }
@@ -82,19 +75,17 @@ expose({
     const y0 = 40;
     const W = 256;
     const H = 192;
-    const data = new Uint8ClampedArray(W * H * 4);
-    const depth = new Float32Array(W * H);
-    const labels = new Int32Array(W * H);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const i = (y + y0) * s.width + (x + x0);
-        const j = y * W + x;
-        depth[j] = s.depth[i]!;
-        labels[j] = s.labels[i]!;
-        for (let c = 0; c < 4; c++) data[j * 4 + c] = s.image.data[i * 4 + c]!;
+    // The W×H window at (x0, y0) of a row-major map with `c` values per pixel, copied row by row.
+    const crop = <T extends { set(values: ArrayLike<number>, offset: number): void }>(src: { subarray(begin: number, end: number): ArrayLike<number> }, out: T, c: number): T => {
+      for (let y = 0; y < H; y++) {
+        const from = ((y + y0) * s.width + x0) * c;
+        out.set(src.subarray(from, from + W * c), y * W * c);
       }
-    }
-    const image = { width: W, height: H, data };
+      return out;
+    };
+    const image = { width: W, height: H, data: crop(s.image.data, new Uint8ClampedArray(W * H * 4), 4) };
+    const depth = crop(s.depth, new Float32Array(W * H), 1);
+    const labels = crop(s.labels, new Int32Array(W * H), 1);
     const intrinsics = { ...s.intrinsics, cx: s.intrinsics.cx - x0, cy: s.intrinsics.cy - y0 };
     const result = await decompose({ image, depth, intrinsics, masks: { kind: 'labels', labels, concepts: s.concepts } });
     return { ...(await renderOriginal(args.engine, result, image, args.nodes, args.dump)), intrinsics };
@@ -180,18 +171,8 @@ expose({
   },
 
   async stereo(args: RenderArgs & { scene: string }) {
-    const base = `/shared-data/stereo/${args.scene}`;
-    const image = await fetchRGBA(`${base}/left.png`);
-    const disp = decodePFM(new Uint8Array(await (await fetch(`${base}/disp.pfm`)).arrayBuffer()));
-    const W = disp.width;
-    const H = disp.height;
-    // depth = f·B/d with f = W, B = 1; unknown disparity (0) stays unknown (0): decompose fills it.
-    const depth = new Float32Array(W * H);
-    for (let i = 0; i < depth.length; i++) {
-      const d = disp.data[i]!;
-      if (d > 0) depth[i] = W / d;
-    }
-    const result = await decompose({ image, depth, intrinsics: { fx: W, fy: W, cx: W / 2, cy: H / 2 } });
+    const { image, depth, intrinsics } = await stereoInput(args.scene);
+    const result = await decompose({ image, depth, intrinsics });
     return renderOriginal(args.engine, result, image, args.nodes, args.dump);
   },
 });

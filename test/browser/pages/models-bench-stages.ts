@@ -15,6 +15,7 @@ import { loadDepthModel } from '../../../src/models/da3';
 import type { ModelSource } from '../../../src/models/registry';
 import { createRuntime, isNode, type ExecutionProvider, type ModelSession } from '../../../src/models/runtime';
 import { Sam3Tracker } from '../../../src/models/sam3';
+import { rgbImage } from '../../fixtures/images';
 
 export interface StageBenchOptions {
   ep: ExecutionProvider;
@@ -51,17 +52,7 @@ function median(v: number[]): number {
 
 /** A deterministic 8-bit photo with texture in every channel (content does not affect the timings). */
 export function benchPhoto(W: number, H: number): RGBAImage {
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = (y * W + x) * 4;
-      data[i] = (x * 255) / W + 20 * Math.sin(y / 17);
-      data[i + 1] = (y * 255) / H;
-      data[i + 2] = ((x ^ y) * 7) & 255;
-      data[i + 3] = 255;
-    }
-  }
-  return { width: W, height: H, data };
+  return rgbImage(W, H, (x, y) => [(x * 255) / W + 20 * Math.sin(y / 17), (y * 255) / H, ((x ^ y) * 7) & 255]);
 }
 
 function source(base: string, name: string): ModelSource {

@@ -13,6 +13,7 @@ import { createRuntime, type ExecutionProvider, type GpuTensor } from '../../../
 import { ModelWorkerClient } from '../../../src/models/worker-client';
 import { decomposePhoto } from '../../../src/models/decompose-photo';
 import { exifIntrinsics } from '../../../src/io/exif';
+import { rgbImage } from '../../fixtures/images';
 
 const WASM_PATHS = '/node_modules/onnxruntime-web/dist/';
 const MODELS = '/out/models/';
@@ -23,17 +24,7 @@ const modelOut = (red: number) => (red / 255 - MEAN_R) / STD_R + OFFSET;
 
 /** The test photo: an asymmetric byte pattern in red, independent patterns in green and blue. */
 function photo(W: number, H: number, red: (x: number, y: number) => number): RGBAImage {
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = (y * W + x) * 4;
-      data[i] = red(x, y);
-      data[i + 1] = (x * 3) & 255;
-      data[i + 2] = (y * 5) & 255;
-      data[i + 3] = 255;
-    }
-  }
-  return { width: W, height: H, data };
+  return rgbImage(W, H, (x, y) => [red(x, y), (x * 3) & 255, (y * 5) & 255]);
 }
 
 function maxDiff(a: Float32Array, b: Float32Array | ((i: number) => number)): number {
@@ -116,7 +107,7 @@ expose({
       }
       await rt.dispose();
     }
-    const identity = (W === 504 && H === 280) || false;
+    const identity = W === 504 && H === 280;
     return {
       providers: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.provider])),
       processed: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.processed])),
