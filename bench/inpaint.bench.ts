@@ -24,6 +24,7 @@ import type { RGBAImage } from '../src/core/types';
 import { inpaintTelea } from '../src/math/telea';
 import { disocclusionHoles, PeerProcess, peersAvailable } from '../scripts/eval-inpaint';
 import { mulberry32 } from '../test/fixtures/rng';
+import { rgbImage } from '../test/fixtures/images';
 import { readImageRGBA, writePngGray, writePngRGBA } from '../scripts/eval/io-node';
 
 const W = 1920;
@@ -43,36 +44,28 @@ function syntheticImage(): RGBAImage {
     r: 20 + rnd() * 120,
     c: [rnd() * 255, rnd() * 255, rnd() * 255],
   }));
-  const data = new Uint8ClampedArray(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const gx = x / 16;
-      const gy = y / 16;
-      const ix = Math.floor(gx);
-      const iy = Math.floor(gy);
-      const fx = gx - ix;
-      const fy = gy - iy;
-      const n =
-        (lattice[iy * gw + ix] * (1 - fx) + lattice[iy * gw + ix + 1] * fx) * (1 - fy) +
-        (lattice[(iy + 1) * gw + ix] * (1 - fx) + lattice[(iy + 1) * gw + ix + 1] * fx) * fy;
-      let r = 60 + 100 * (x / W) + 40 * n;
-      let g = 80 + 90 * (y / H) + 30 * Math.sin(x / 9 + y / 23);
-      let b = 120 + 60 * Math.sin(x / 57) * Math.cos(y / 41) + 30 * n;
-      for (const d of discs) {
-        if ((x - d.x) ** 2 + (y - d.y) ** 2 < d.r * d.r) {
-          r = d.c[0] + 20 * n;
-          g = d.c[1] + 10 * Math.sin(x / 5);
-          b = d.c[2];
-        }
+  return rgbImage(W, H, (x, y) => {
+    const gx = x / 16;
+    const gy = y / 16;
+    const ix = Math.floor(gx);
+    const iy = Math.floor(gy);
+    const fx = gx - ix;
+    const fy = gy - iy;
+    const n =
+      (lattice[iy * gw + ix] * (1 - fx) + lattice[iy * gw + ix + 1] * fx) * (1 - fy) +
+      (lattice[(iy + 1) * gw + ix] * (1 - fx) + lattice[(iy + 1) * gw + ix + 1] * fx) * fy;
+    let r = 60 + 100 * (x / W) + 40 * n;
+    let g = 80 + 90 * (y / H) + 30 * Math.sin(x / 9 + y / 23);
+    let b = 120 + 60 * Math.sin(x / 57) * Math.cos(y / 41) + 30 * n;
+    for (const d of discs) {
+      if ((x - d.x) ** 2 + (y - d.y) ** 2 < d.r * d.r) {
+        r = d.c[0] + 20 * n;
+        g = d.c[1] + 10 * Math.sin(x / 5);
+        b = d.c[2];
       }
-      const i = (y * W + x) * 4;
-      data[i] = r;
-      data[i + 1] = g;
-      data[i + 2] = b;
-      data[i + 3] = 255;
     }
-  }
-  return { width: W, height: H, data };
+    return [r, g, b];
+  });
 }
 
 function median(xs: number[]): number {

@@ -212,6 +212,7 @@ function chainBox(pixels: ArrayLike<number>, s: number, e: number, W: number): [
   }
   return [x0, y0, x1, y1];
 }
+
 /**
  * Deterministic disocclusion-band holes for a photo (procedure in the file header, step 2).
  * @returns the hole (1 = fill), the covered fraction and how many chains were used.
@@ -224,15 +225,15 @@ export function disocclusionHoles(image: RGBAImage, options: HoleOptions): HoleR
   const wMax = options.maxWidth ?? 20;
   const chains = edgeChains(image);
   const minLen = Math.round(0.04 * Math.max(W, H));
-  const candidates: { k: number; len: number }[] = [];
+  const candidates: { k: number; len: number; box: [number, number, number, number] }[] = [];
   for (let k = 0; k + 1 < chains.start.length; k++) {
     const s = chains.start[k];
     const e = chains.start[k + 1];
     const len = e - s;
     if (len < minLen) continue;
-    const [x0, y0, x1, y1] = chainBox(chains.pixels, s, e, W);
-    if (Math.hypot(x1 - x0, y1 - y0) < 0.3 * len) continue;
-    candidates.push({ k, len });
+    const box = chainBox(chains.pixels, s, e, W);
+    if (Math.hypot(box[2] - box[0], box[3] - box[1]) < 0.3 * len) continue;
+    candidates.push({ k, len, box });
   }
   candidates.sort((a, b) => b.len - a.len || a.k - b.k);
 
@@ -242,7 +243,7 @@ export function disocclusionHoles(image: RGBAImage, options: HoleOptions): HoleR
   const owner = new Int32Array(W * H).fill(-1);
   let covered = 0;
   let used = 0;
-  for (const { k } of candidates) {
+  for (const { k, box } of candidates) {
     if (used >= maxChains || covered >= target * W * H) break;
     const w = wMin + Math.floor(rng() * (wMax - wMin + 1));
     const side = rng() < 0.5 ? -1 : 1;
@@ -270,7 +271,6 @@ export function disocclusionHoles(image: RGBAImage, options: HoleOptions): HoleR
       }
     }
     // The chain's bounding box grown by w, clipped to the image: every pixel given an owner above.
-    const box = chainBox(chains.pixels, s, e, W);
     const x0 = Math.max(0, box[0] - w);
     const y0 = Math.max(0, box[1] - w);
     const x1 = Math.min(W - 1, box[2] + w);

@@ -21,7 +21,7 @@
  * masks as PNG; `--options` passes decompose options (JSON, e.g. '{"inpaint":{"feather":1}}');
  * `--only-layers` builds only some layers of the layered methods.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodePFM } from '../src/io/pfm';
 import type { RGBAImage } from '../src/core/types';
@@ -29,7 +29,8 @@ import { startHarness, hasChromium, CHROME_PATH } from '../test/browser/harness'
 import { parseDataDirArgs, splitList } from './eval/cli';
 import { psnrRGB } from './eval/image-metrics';
 import { readImageRGBA, writePngGray, writePngRGBA } from './eval/io-node';
-import { type Check, buildReport, formatChecks, formatWideTable, writeReport } from './eval/report';
+import { type Check, buildReport, formatChecks, formatValue, formatWideTable, writeReport } from './eval/report';
+import { discoverScenes, type SceneRef } from './eval/scenes';
 import { depthFromDisparity, fillDisparityForRendering, fillDisparityRows, scoredRegions, scoreView, type ViewScores } from './eval/view-metrics';
 import { ORIGINAL_VIEW, openViewRenderer, rightView, type ViewEngine, type ViewMethod } from './eval/views-node';
 
@@ -77,8 +78,10 @@ function parseArgs(argv: string[]): Args {
       } catch (e) {
         usage(`--options is not JSON (${(e as Error).message}): ${v}`);
       }
-    } else if (t === '--only-layers') a.onlyLayers = value().split(',').map(Number);
-    else return false;
+    } else if (t === '--only-layers') {
+      a.onlyLayers = splitList(value()).map(Number);
+      if (!a.onlyLayers.every((i) => Number.isInteger(i) && i >= 0)) usage('--only-layers takes layer indices (integers ≥ 0), e.g. 1,2');
+    } else return false;
     return true;
   });
   return a;
@@ -93,32 +96,23 @@ interface StereoScene {
   disparity: Float32Array;
 }
 
-/** Stereo scene folders (left.png, right.png, disp.pfm), sorted by name. */
-function discoverStereo(dataDir: string): { name: string; dir: string }[] {
-  const root = join(dataDir, 'stereo');
-  if (!existsSync(root)) throw new Error(`no stereo scenes in '${dataDir}': expected ${root}/<scene>/{left.png,right.png,disp.pfm}`);
-  const out = readdirSync(root)
-    .filter((n) => statSync(join(root, n)).isDirectory())
-    .sort()
-    .map((name) => ({ name, dir: join(root, name) }))
-    .filter((s) => ['left.png', 'right.png', 'disp.pfm'].every((f) => existsSync(join(s.dir, f))));
-  if (out.length === 0) throw new Error(`no stereo scenes in '${root}': expected <scene>/{left.png,right.png,disp.pfm}`);
+/** The stereo scenes of a data folder (discoverScenes) that also hold right.png, sorted by name. */
+function discoverStereo(dataDir: string): SceneRef[] {
+  const out = discoverScenes(dataDir).filter((s) => s.set === 'stereo' && existsSync(join(s.dir, 'right.png')));
+  if (out.length === 0) throw new Error(`no stereo scenes in '${dataDir}': expected stereo/<scene>/{left.png,right.png,disp.pfm}`);
   return out;
 }
 
-async function loadStereo(ref: { name: string; dir: string }): Promise<StereoScene> {
-  const left = await readImageRGBA(join(ref.dir, 'left.png'));
-  const right = await readImageRGBA(join(ref.dir, 'right.png'));
+async function loadStereo(ref: SceneRef): Promise<StereoScene> {
+  const [left, right] = await Promise.all([readImageRGBA(join(ref.dir, 'left.png')), readImageRGBA(join(ref.dir, 'right.png'))]);
   const pfm = decodePFM(new Uint8Array(readFileSync(join(ref.dir, 'disp.pfm'))));
   if (pfm.width !== left.width || pfm.height !== left.height || right.width !== left.width || right.height !== left.height) {
     throw new Error(`${ref.dir}: left.png ${left.width}x${left.height}, right.png ${right.width}x${right.height} and disp.pfm ${pfm.width}x${pfm.height} must agree`);
   }
-  return { name: ref.name, dir: ref.dir, left, right, disparity: Float32Array.from(pfm.data) };
+  return { name: ref.name, dir: ref.dir, left, right, disparity: pfm.data };
 }
 
-function fmt(v: number | null | undefined, digits = 2): string {
-  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : String(v ?? 'null');
-}
+const fmt = (v: number | null | undefined, digits = 2): string => formatValue(v, digits);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -129,7 +123,7 @@ async function main(): Promise<void> {
   const h = await startHarness();
   const renderer = await openViewRenderer(h, args.engine);
   console.log(`eval-views: ${refs.length} stereo scenes, engine ${args.engine} (${renderer.description})`);
-  const perScene: Record<string, Partial<Record<ViewMethod | 'diorama', Partial<ViewScores> & { psnrOriginal?: number | null }>>> = {};
+  const perScene: Record<string, Partial<Record<ViewMethod, Partial<ViewScores> & { psnrOriginal?: number | null }>>> = {};
   const notes: string[] = [];
   try {
     for (const ref of refs) {

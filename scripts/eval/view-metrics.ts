@@ -66,22 +66,19 @@ export function fillDisparityRows(disp: Float32Array, width: number, height: num
   const rowKnown = new Uint8Array(height);
   for (let y = 0; y < height; y++) {
     const row = y * width;
-    let prev = -1; // index (in row) of the last known pixel
-    for (let x = 0; x <= width; x++) {
-      const known = x < width && isKnown(disp[row + x]!);
-      if (x < width && known) {
-        out[row + x] = disp[row + x]!;
-        // Fill the unknown run (prev, x) with the background (smaller) of its bounding values.
-        if (x - prev > 1) {
-          const v = prev >= 0 ? Math.min(disp[row + prev]!, disp[row + x]!) : disp[row + x]!;
-          out.fill(v, row + prev + 1, row + x);
-        }
-        prev = x;
-        rowKnown[y] = 1;
-      } else if (x === width && prev >= 0 && prev < width - 1) {
-        out.fill(disp[row + prev]!, row + prev + 1, row + width);
-      }
+    let prev = -1; // column of the last known pixel
+    for (let x = 0; x < width; x++) {
+      const v = disp[row + x]!;
+      if (!isKnown(v)) continue;
+      out[row + x] = v;
+      // Fill the unknown run (prev, x) with the background (smaller) of its bounding values.
+      if (x - prev > 1) out.fill(prev >= 0 ? Math.min(disp[row + prev]!, v) : v, row + prev + 1, row + x);
+      prev = x;
     }
+    if (prev < 0) continue;
+    rowKnown[y] = 1;
+    // A run touching the right edge takes the last known value.
+    if (prev < width - 1) out.fill(disp[row + prev]!, row + prev + 1, row + width);
   }
   return { width, height, disparity: out, rowKnown };
 }
@@ -133,22 +130,14 @@ export interface ViewRegions {
   bandCount: number;
 }
 
-/** Options of {@link scoredRegions} (defaults: the protocol's 10 px, 8 px, 1 px). */
-export interface RegionOptions {
-  border?: number;
-  bandRadius?: number;
-  jumpThreshold?: number;
-}
-
 /**
  * ALL and BAND of metrics.md §2 for the right view, from the row-filled LEFT disparity (see the module
  * comment for the exact definitions). Cost O(W·H + 17·jumps).
  */
-export function scoredRegions(f: FilledDisparity, options: RegionOptions = {}): ViewRegions {
+export function scoredRegions(f: FilledDisparity): ViewRegions {
   const { width: W, height: H, disparity: d, rowKnown } = f;
-  const border = options.border ?? VIEW_BORDER;
-  const R = options.bandRadius ?? BAND_RADIUS;
-  const jump = options.jumpThreshold ?? JUMP_THRESHOLD;
+  const border = VIEW_BORDER;
+  const R = BAND_RADIUS;
   const all = new Uint8Array(W * H);
   let allCount = 0;
   for (let y = border; y < H - border; y++) {
@@ -176,7 +165,7 @@ export function scoredRegions(f: FilledDisparity, options: RegionOptions = {}): 
     for (let x = 0; x + 1 < W; x++) {
       const d0 = d[row + x]!;
       const d1 = d[row + x + 1]!;
-      if (!(Math.abs(d0 - d1) > jump)) continue;
+      if (!(Math.abs(d0 - d1) > JUMP_THRESHOLD)) continue;
       const a = x - d0;
       const b = x + 1 - d1;
       const lo = Math.min(a, b);

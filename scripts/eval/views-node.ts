@@ -23,8 +23,6 @@ export interface DecodedView {
 
 export interface DecodedMethod {
   views: Record<string, DecodedView>;
-  buildMs: number;
-  renderMs: number;
 }
 
 export interface DecodedResponse extends Omit<RenderResponse, 'methods'> {
@@ -104,7 +102,7 @@ export async function openViewRenderer(h: Harness, engine: ViewEngine): Promise<
           const overGreen = imageFromBase64(v.green, W, H);
           views[name] = { overMagenta, overGreen, coverage: coverageFromPair(overMagenta, overGreen) };
         }
-        methods[m] = { views, buildMs: r.buildMs, renderMs: r.renderMs };
+        methods[m] = { views };
       }
       return { ...res, methods };
     },

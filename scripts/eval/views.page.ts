@@ -76,10 +76,6 @@ export interface RenderRequest {
    * its coverage is the photographed frame at the backdrop's depth (see view-metrics.ts, orbitHoles).
    */
   backdropPass?: boolean;
-  /** Near clipping plane (default: a quarter of the smallest depth). */
-  minZ?: number;
-  /** Far clipping plane (default: 4 × the largest depth). */
-  maxZ?: number;
 }
 
 export interface RenderedView {
@@ -91,18 +87,12 @@ export interface RenderedView {
 
 export interface MethodResult {
   views: Record<string, RenderedView>;
-  /** Milliseconds to build the method's nodes (decompose excluded). */
-  buildMs: number;
-  /** Milliseconds per rendered frame (mean, read-back excluded). */
-  renderMs: number;
 }
 
 export interface RenderResponse {
   methods: Partial<Record<ViewMethod, MethodResult>>;
   decomposeMs: number | null;
   layers: number | null;
-  /** Per layer: [near, far] depth, own / filled / feather pixel counts. */
-  layerInfo: { depthRange: [number, number]; own: number; filled: number; feather: number; vertices: number }[];
   /** The builder's orbit (target z = radius = median depth), when `diorama` was built. */
   orbit: { radius: number; maxAngle: number; maxSideways: number } | null;
 }
@@ -162,38 +152,32 @@ function makeCamera(scene: Scene, intr: Intrinsics, height: number, minZ: number
 }
 
 /** Renders the current scene once over `clear` and reads the canvas back as RGBA rows, top row first. */
-async function renderAndRead(scene: Scene, clear: readonly number[], W: number, H: number): Promise<{ pixels: Uint8Array; ms: number }> {
+async function renderAndRead(scene: Scene, clear: readonly number[], W: number, H: number): Promise<Uint8Array> {
   const e = engine!;
   scene.clearColor = new Color4(clear[0]! / 255, clear[1]! / 255, clear[2]! / 255, 1);
-  const t0 = performance.now();
   scene.render();
   const raw = new Uint8Array((await e.readPixels(0, 0, W, H, true, true)).buffer.slice(0)) as Uint8Array;
-  const ms = performance.now() - t0;
   if (raw.length < W * H * 4) throw new Error(`readPixels returned ${raw.length} bytes; expected ${W * H * 4}`);
   // WebGL reads the framebuffer bottom row first; WebGPU's swap-chain texture is top row first.
-  if (engineKind === 'webgpu') return { pixels: raw.subarray(0, W * H * 4), ms };
+  if (engineKind === 'webgpu') return raw.subarray(0, W * H * 4);
   const out = new Uint8Array(W * H * 4);
   const row = W * 4;
   for (let y = 0; y < H; y++) out.set(raw.subarray((H - 1 - y) * row, (H - y) * row), y * row);
-  return { pixels: out, ms };
+  return out;
 }
 
-async function renderViews(scene: Scene, cam: FreeCamera, views: ViewSpec[], W: number, H: number): Promise<{ views: Record<string, RenderedView>; ms: number }> {
+async function renderViews(scene: Scene, cam: FreeCamera, views: ViewSpec[], W: number, H: number): Promise<Record<string, RenderedView>> {
   const out: Record<string, RenderedView> = {};
-  let ms = 0;
-  let frames = 0;
-  // Let textures and shaders finish compiling before the first frame that counts.
+  // Let textures and shaders finish compiling before the first frame.
   await scene.whenReadyAsync();
   for (const v of views) {
     cam.position = new Vector3(...v.position);
     cam.setTarget(new Vector3(...v.target));
-    const m = await renderAndRead(scene, CLEAR_MAGENTA, W, H);
-    const g = await renderAndRead(scene, CLEAR_GREEN, W, H);
-    ms += m.ms + g.ms;
-    frames += 2;
-    out[v.name] = { magenta: encodeBase64(m.pixels), green: encodeBase64(g.pixels) };
+    const magenta = encodeBase64(await renderAndRead(scene, CLEAR_MAGENTA, W, H));
+    const green = encodeBase64(await renderAndRead(scene, CLEAR_GREEN, W, H));
+    out[v.name] = { magenta, green };
   }
-  return { views: out, ms: frames ? ms / frames : 0 };
+  return out;
 }
 
 expose({
@@ -234,10 +218,11 @@ expose({
       if (z > zMax) zMax = z;
     }
     e.setSize(W, H, true);
-    const minZ = req.minZ ?? zMin / 4;
-    const maxZ = req.maxZ ?? zMax * 4;
+    // Clipping planes well outside the scene's depth range.
+    const minZ = zMin / 4;
+    const maxZ = zMax * 4;
 
-    const response: RenderResponse = { methods: {}, decomposeMs: null, layers: null, layerInfo: [], orbit: null };
+    const response: RenderResponse = { methods: {}, decomposeMs: null, layers: null, orbit: null };
     let dec: Decomposition | null = null;
     const needsLayers = req.methods.some((m) => m !== 'rubberSheet');
     if (needsLayers) {
@@ -245,21 +230,11 @@ expose({
       dec = await decompose({ image, depth, intrinsics }, { ...req.decompose });
       response.decomposeMs = performance.now() - t0;
       response.layers = dec.layers.length;
-      response.layerInfo = dec.layers.map((l) => {
-        let own = 0, filled = 0, feather = 0;
-        for (const r of l.role) {
-          if (r === 1) own++;
-          else if (r === 2) filled++;
-          else if (r === 3) feather++;
-        }
-        return { depthRange: l.depthRange, own, filled, feather, vertices: l.mesh.positions.length / 3 };
-      });
     }
     for (const method of req.methods) {
       const scene = new Scene(e);
       scene.skipPointerMovePicking = true;
       const cam = makeCamera(scene, intrinsics, H, minZ, maxZ);
-      const t0 = performance.now();
       let dispose: () => void;
       let layerMeshes: Mesh[] = [];
       const views = [...req.views, ...(req.extraViews?.[method] ?? [])];
@@ -278,16 +253,15 @@ expose({
         dispose = () => nodes.dispose();
         layerMeshes = nodes.layers.slice();
       }
-      const buildMs = performance.now() - t0;
-      const r = await renderViews(scene, cam, views, W, H);
+      const rendered = await renderViews(scene, cam, views, W, H);
       if (method !== 'rubberSheet' && req.backdropPass && layerMeshes.length > 0) {
         const back = layerMeshes[0]!;
         for (const m of layerMeshes) m.isVisible = m === back;
         const b = await renderViews(scene, cam, views, W, H);
         for (const m of layerMeshes) m.isVisible = true;
-        for (const [name, v] of Object.entries(b.views)) r.views[`${name}@back`] = v;
+        for (const [name, v] of Object.entries(b)) rendered[`${name}@back`] = v;
       }
-      response.methods[method] = { views: r.views, buildMs, renderMs: r.ms };
+      response.methods[method] = { views: rendered };
       dispose();
       scene.dispose();
     }
