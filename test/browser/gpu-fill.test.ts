@@ -7,19 +7,11 @@
  * (f32 here, f64 on the CPU); the pure Laplacian with Dirichlet ring of these problems (discs up to a quarter
  * of the side) has κ ~ (disc diameter)², which still leaves the f32 error floor κ·u well below 1e-4.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'puppeteer-core';
-import { hasChromium, openPage, useHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, useGpuPage } from './harness';
 
 describe.skipIf(!hasChromium)('harmonicFillGpu vs harmonicFill (Chromium)', () => {
-  const h = useHarness({ timeout: 120_000 });
-  let page: Page;
-  let errors: string[];
-  let available = false;
-  beforeAll(async () => {
-    ({ page, errors } = await openPage(h(), 'test/browser/pages/gpu-fill.page.ts'));
-    available = ((await page.evaluate('window.diorama.adapter()')) as { available: boolean }).available;
-  }, 120_000);
+  const { available, errors, call } = useGpuPage('test/browser/pages/gpu-fill.page.ts');
 
   const cases = [
     { name: 'linear, tolerance 1e-6', width: 96, height: 80, domain: 'linear', tolerance: 1e-6, maxIterations: 2000, isolated: false },
@@ -28,9 +20,9 @@ describe.skipIf(!hasChromium)('harmonicFillGpu vs harmonicFill (Chromium)', () =
   ] as const;
   for (const c of cases) {
     it(`matches the CPU fill within 1e-4 relative: ${c.name}`, async (ctx) => {
-      if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+      if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
       const seed = Math.floor(Math.random() * 2 ** 31);
-      const r = (await page.evaluate((a) => window.diorama.fillCompare!(a), { seed, ...c })) as {
+      const r = (await call('fillCompare', { seed, ...c })) as {
         maxRelError: number;
         nonFinite: number;
         outsideChanged: number;
@@ -50,6 +42,6 @@ describe.skipIf(!hasChromium)('harmonicFillGpu vs harmonicFill (Chromium)', () =
   }
 
   it('logs no page errors', () => {
-    expect(errors).toEqual([]);
+    expect(errors()).toEqual([]);
   });
 });

@@ -13,28 +13,20 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'puppeteer-core';
-import { SHARED_DATA, hasChromium, hasSharedData, openPage, useHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { SHARED_DATA, hasChromium, hasSharedData, useGpuPage } from './harness';
 
 const METRICS = ['absrel', 'absrelEdge', 'absrelEdgeCovered', 'absrelEdgeUncovered', 'boundaryF1', 'dbeAccuracy', 'dbeCompleteness'] as const;
 const scenes = hasSharedData ? readdirSync(join(SHARED_DATA, 'stereo')).sort() : [];
 
 describe.skipIf(!hasChromium || !hasSharedData)(`harmonizeGpu vs harmonize on the stereo scenes (${hasSharedData ? `${scenes.length} scenes` : '../shared/data absent'})`, () => {
-  const h = useHarness({ timeout: 120_000 });
-  let page: Page;
-  let errors: string[];
-  let available = false;
-  beforeAll(async () => {
-    ({ page, errors } = await openPage(h(), 'test/browser/pages/gpu-harmonize.page.ts'));
-    available = ((await page.evaluate('window.diorama.adapter()')) as { available: boolean }).available;
-  }, 120_000);
+  const { available, errors, call } = useGpuPage('test/browser/pages/gpu-harmonize.page.ts');
 
   for (const name of scenes) {
     it(`${name}: §1 metrics of the GPU solve within 1 % of the CPU path`, async (ctx) => {
-      if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+      if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
       type M = Record<(typeof METRICS)[number], number | null>;
-      const r = (await page.evaluate((n) => window.diorama.harmonizeScene!({ name: n }), name)) as {
+      const r = (await call('harmonizeScene', { name })) as {
         backend: string;
         width: number;
         height: number;
@@ -66,6 +58,6 @@ describe.skipIf(!hasChromium || !hasSharedData)(`harmonizeGpu vs harmonize on th
   }
 
   it('logs no page errors', () => {
-    expect(errors).toEqual([]);
+    expect(errors()).toEqual([]);
   });
 });

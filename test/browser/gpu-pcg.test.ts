@@ -14,29 +14,20 @@
  *   of the tolerance; the change of x in one late iteration is of the order of the residual, so those cases
  *   use a tolerance ≤ 1e-6 to keep that step far below 1e-4.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'puppeteer-core';
-import { hasChromium, openPage, useHarness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, useGpuPage } from './harness';
 
 const KERNEL_TOL = 2e-6;
 const SOLVE_TOL = 1e-4;
 
 describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromium)', () => {
-  const h = useHarness({ timeout: 120_000 });
-  let page: Page;
-  let errors: string[];
-  let available = false;
-  beforeAll(async () => {
-    ({ page, errors } = await openPage(h(), 'test/browser/pages/gpu-pcg.page.ts'));
-    available = ((await page.evaluate('window.diorama.adapter()')) as { available: boolean }).available;
-  }, 120_000);
+  const { available, errors, call } = useGpuPage('test/browser/pages/gpu-pcg.page.ts');
 
-  const call = async <T>(fn: string, args: unknown): Promise<T> => (await page.evaluate((f, a) => window.diorama[f]!(a), fn, args as never)) as T;
   const seed = (): number => Math.floor(Math.random() * 2 ** 31);
 
   for (const [W, H, fixedFraction] of [[97, 61, 0], [64, 48, 0.2], [130, 35, 0.05]] as const) {
     it(`every kernel matches its f64 twin and writes every element (${W}×${H}, ${fixedFraction * 100}% fixed)`, async (ctx) => {
-      if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+      if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
       const s = seed();
       const res = await call<{ reports: { kernel: string; outputs: Record<string, { maxRel: number; nonFinite: number }>; extra?: Record<string, unknown> }[]; validationError: string | null }>(
         'kernelChecks',
@@ -77,7 +68,7 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
   ];
   for (const c of solveCases) {
     it(`full GPU solve matches the CPU solver within 1e-4 relative: ${c.name}`, async (ctx) => {
-      if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+      if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
       const s = seed();
       const r = await call<{
         cpu: { iterations: number; residual: number; converged: boolean };
@@ -106,7 +97,7 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
   }
 
   it('accepts GPU buffers for b and x0 and can leave the solution on the GPU', async (ctx) => {
-    if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+    if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
     const s = seed();
     const r = await call<{ maxRelError: number; nonFinite: number; liveBefore: number; liveAfter: number; handedOut: number; validationError: string | null }>('solveBuffers', {
       seed: s,
@@ -124,7 +115,7 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
   });
 
   it('repeated runs and dispose leave no GPU buffers behind', async (ctx) => {
-    if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+    if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
     const r = await call<{ liveBefore: number; liveDuring: number; liveAfterDispose: number; liveAfterOneCall: number; created: number; disposedError: string; validationError: string | null }>(
       'leakCheck',
       { seed: seed(), runs: 4 },
@@ -138,14 +129,14 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
   });
 
   it('reports an indefinite system like the CPU solver', async (ctx) => {
-    if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+    if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
     const r = await call<{ cpu: string; gpu: string }>('indefinite', {});
     expect(r.cpu).toMatch(/not positive definite/);
     expect(r.gpu).toMatch(/not positive definite/);
   });
 
   it('device loss: warns once per device and finishes on the CPU; GPU-buffer inputs throw', async (ctx) => {
-    if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+    if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
     const r = await call<{
       a: { backend: string; maxRelError: number };
       a2: { backend: string };
@@ -167,13 +158,13 @@ describe.skipIf(!hasChromium)('WebGPU PCG kernels and solver vs the CPU (Chromiu
   });
 
   it('without a device argument, runs on a device of its own', async (ctx) => {
-    if (!available) ctx.skip('no WebGPU adapter in this Chromium');
+    if (!available()) ctx.skip('no WebGPU adapter in this Chromium');
     const r = await call<{ backends: string[]; maxRelError: number }>('ownDevice', { seed: seed() });
     expect(r.backends).toEqual(['webgpu', 'webgpu']);
     expect(r.maxRelError).toBeLessThanOrEqual(SOLVE_TOL);
   });
 
   it('logs no page errors', () => {
-    expect(errors).toEqual([]);
+    expect(errors()).toEqual([]);
   });
 });

@@ -186,3 +186,28 @@ export async function openPage(h: Harness, entry: string, size: { width?: number
   if (failed !== undefined) throw new Error(`page ${entry} failed to start: ${String(failed)}\n${logs.join('\n')}`);
   return { page, errors, logs };
 }
+
+/** Calls the page's exposed `window.diorama[fn](args)` (see pages/boot.ts expose) and returns its result. */
+export async function callPage<T>(page: Page, fn: string, args?: unknown): Promise<T> {
+  return (await page.evaluate((f, a) => window.diorama[f]!(a), fn, args as never)) as T;
+}
+
+/**
+ * For the WebGPU tests: in the calling describe block, a harness (useHarness), `entry` opened once, and whether
+ * Chromium gives that page a WebGPU adapter (its exposed `adapter()`). The getters and `call` are valid inside
+ * tests and later hooks.
+ */
+export function useGpuPage(entry: string, timeout = 120_000): { available: () => boolean; errors: () => string[]; call: <T>(fn: string, args?: unknown) => Promise<T> } {
+  const h = useHarness({ timeout });
+  let opened: OpenedPage | undefined;
+  let available = false;
+  beforeAll(async () => {
+    opened = await openPage(h(), entry);
+    available = (await callPage<{ available: boolean }>(opened.page, 'adapter')).available;
+  }, timeout);
+  const page = (): Page => {
+    if (!opened) throw new Error(`useGpuPage: ${entry} is not open (use the getters inside tests)`);
+    return opened.page;
+  };
+  return { available: () => available, errors: () => opened?.errors ?? [], call: (fn, args) => callPage(page(), fn, args) };
+}

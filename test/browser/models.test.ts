@@ -14,7 +14,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { bundleEntry, hasChromium, openPage, useHarness } from './harness';
+import { bundleEntry, callPage, hasChromium, openPage, useHarness } from './harness';
 import sharp from 'sharp';
 import { tinyModelOutput as out, writeModels } from '../fixtures/make-models';
 
@@ -28,7 +28,7 @@ describe.skipIf(!hasChromium)('models in Chromium', () => {
     webgpu = ((await call<{ webgpu: boolean }>('environment', {})).webgpu);
   }, 180_000);
 
-  const call = async <T>(fn: string, args: unknown): Promise<T> => (await page.evaluate((f, a) => window.diorama[f]!(a), fn, args as never)) as T;
+  const call = <T>(fn: string, args: unknown): Promise<T> => callPage<T>(page, fn, args);
 
   it('webgpu and wasm give the same depth (identity-size photo: the known function)', async (ctx) => {
     if (!webgpu) ctx.skip('no WebGPU adapter in this Chromium');
