@@ -6,6 +6,8 @@ import { DioramaError, throwIfAborted } from './errors';
 import type { Decomposition, DecompositionStats, DecomposeInput, ProgressCallback, Stage, StageTiming } from './types';
 import { DEFAULT_FOV_DEGREES, DEFAULT_MAX_PIXELS, normaliseDepth, resolveIntrinsics, resolveMasks, validateImage } from './validate';
 import { buildLayers, type InpaintOptions } from './build-layers';
+import { assignOcclusionLayers, buildOcclusionLayers } from './occlusion-layers';
+import { completeDepthFarSide } from '../math/occlusion';
 import { harmonize, type HarmonizeOptions } from '../math/harmonize';
 import { assignLayers, type LayerOptions } from '../math/layers';
 import { segmentDepth, type DepthSegmentOptions } from '../math/labels';
@@ -19,8 +21,20 @@ export interface DecomposeOptions {
   maxPixels?: number;
   /** Horizontal field of view (degrees, over the longer side) assumed when no intrinsics are given. Default 60. */
   fieldOfView?: number;
-  /** Stage 1 options, or false to skip harmonization (the input depth is used as is). */
+  /**
+   * Stage 1 options, or false to skip harmonization (the input depth is used as is). Default: harmonize when
+   * the caller gives masks, skip otherwise. Harmonization snaps depth edges to silhouettes that a segmenter
+   * saw independently of the depth; without masks the only segments are the depth map's own discontinuities,
+   * so it has nothing to snap to and would only smooth away real detail (thin structures, holes in a grid).
+   * Pass options (even `{}`) to harmonize depth-derived segments anyway (e.g. misaligned sensor depth).
+   */
   harmonize?: HarmonizeOptions | false;
+  /**
+   * How pixels are grouped into layers. 'occlusion' (default): slabs of inverse depth cut where a tear needs
+   * a layer behind it (src/core/occlusion-layers.ts). 'clusters': the earlier Stage 2–3, complete-linkage
+   * clusters of masks with margin fills (src/math/layers.ts, src/core/build-layers.ts), kept for comparison.
+   */
+  layering?: 'occlusion' | 'clusters';
   /**
    * Solve Stage 1 on WebGPU (src/gpu, the same system and stopping rule as the CPU solver): `true` for a
    * device of its own, or `{ device }` to share one (Babylon's WebGPUEngine, onnxruntime-web). Without WebGPU,
@@ -72,7 +86,10 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   begin('validate');
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const { W, H } = validateImage(input, maxPixels);
-  const { depth: metric } = normaliseDepth(input, W, H);
+  const { depth: raw, knownCount } = normaliseDepth(input, W, H);
+  // Depth holes (0) are completed before anything else, from the far side at silhouettes, so that thin
+  // objects stay whole and occlusion shadows belong to the surface behind (completeDepthFarSide).
+  const metric = knownCount < W * H ? completeDepthFarSide(raw, W, H).depth : raw;
   const { intrinsics, known: intrinsicsKnown } = resolveIntrinsics(input, W, H, options.fieldOfView ?? DEFAULT_FOV_DEGREES);
   await end('validate');
 
@@ -112,7 +129,10 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   let iterations = 0;
   let residual = 0;
   let harmonizeBackend: 'cpu' | 'webgpu' = 'cpu';
-  if (options.harmonize === false) {
+  const layering = options.layering ?? 'occlusion';
+  if (layering !== 'occlusion' && layering !== 'clusters') throw new DioramaError('INVALID_OPTION', `layering must be 'occlusion' or 'clusters'; found ${String(layering)}`);
+  const skipHarmonize = options.harmonize === false || (options.harmonize === undefined && resolved.count === 0 && layering === 'occlusion');
+  if (skipHarmonize) {
     harmonized = metric;
   } else {
     const hInput = { width: W, height: H, depth: metric, labels, image: input.image };
@@ -152,33 +172,57 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   }
 
   begin('layers');
-  const assignment = assignLayers(harmonized, labels, count, { ...options.layers, signal });
-  stats.layerCount = assignment.layerCount;
+  const maxLayers = options.layers?.maxLayers ?? 12;
+  const occ = layering === 'occlusion' ? assignOcclusionLayers(harmonized, W, H, intrinsics, maxLayers, options.inpaint?.orbitBaseline) : undefined;
+  const assignment = occ ? undefined : assignLayers(harmonized, labels, count, { ...options.layers, signal });
+  stats.layerCount = occ ? occ.layerCount : assignment!.layerCount;
   await end('layers');
   if (options.stopAfter === 'layers') {
-    result.layerOfPixel = assignment.pixelLayer;
+    result.layerOfPixel = occ ? occ.pixelLayer : assignment!.pixelLayer;
     stats.totalMs = performance.now() - tStart;
     return result;
   }
 
   begin('inpaint');
   onProgress?.('mesh', 0);
-  const built = buildLayers({
-    W,
-    H,
-    image: input.image,
-    depth: harmonized,
-    pixelLayer: assignment.pixelLayer,
-    layerCount: assignment.layerCount,
-    planeDepths: assignment.planeDepths,
-    layerMasks: assignment.layerMasks,
-    concepts,
-    intrinsics,
-    inpaint: options.inpaint ?? {},
-    mesh: options.mesh ?? {},
-    signal,
-    onLayer: (stage, done, total) => onProgress?.(stage, done / total),
-  });
+  const onLayer = (stage: 'inpaint' | 'mesh', done: number, total: number): void => onProgress?.(stage, done / total);
+  let built: { layers: Decomposition['layers']; timings: { inpaintMs: number; teleaMs: number; depthFillMs: number; meshMs: number } };
+  let pixelLayer: Uint8Array;
+  if (occ) {
+    const b = buildOcclusionLayers(
+      { W, H, image: input.image, depth: harmonized, intrinsics, labels, maskCount: count, concepts, inpaint: options.inpaint ?? {}, mesh: options.mesh ?? {}, signal, onLayer },
+      occ,
+    );
+    built = b;
+    pixelLayer = b.pixelLayer;
+    stats.tearEdges = b.stats.tearEdges;
+    stats.fillPixels = b.stats.fillPixels;
+  } else {
+    const a = assignment!;
+    const b = buildLayers({
+      W,
+      H,
+      image: input.image,
+      depth: harmonized,
+      pixelLayer: a.pixelLayer,
+      layerCount: a.layerCount,
+      planeDepths: a.planeDepths,
+      layerMasks: a.layerMasks,
+      concepts,
+      intrinsics,
+      inpaint: options.inpaint ?? {},
+      mesh: options.mesh ?? {},
+      signal,
+      onLayer,
+    });
+    built = b;
+    pixelLayer = a.pixelLayer;
+    if (b.sourceIndex.length !== a.layerCount) {
+      const back = new Uint8Array(a.layerCount);
+      b.sourceIndex.forEach((src, k) => (back[src] = k));
+      for (let i = 0; i < pixelLayer.length; i++) pixelLayer[i] = back[pixelLayer[i]!]!;
+    }
+  }
   // Inpainting and meshing are interleaved per layer; report them as two stages with their own times.
   timings.push({ stage: 'inpaint', ms: built.timings.inpaintMs });
   stats.inpaintRgbMs = built.timings.teleaMs;
@@ -189,12 +233,7 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   // Like every other stage end: an abort requested up to the last progress report still rejects.
   throwIfAborted(signal);
   result.layers = built.layers;
-  if (built.sourceIndex.length !== assignment.layerCount) {
-    const back = new Uint8Array(assignment.layerCount);
-    built.sourceIndex.forEach((src, k) => (back[src] = k));
-    for (let i = 0; i < assignment.pixelLayer.length; i++) assignment.pixelLayer[i] = back[assignment.pixelLayer[i]!]!;
-  }
-  result.layerOfPixel = assignment.pixelLayer;
+  result.layerOfPixel = pixelLayer;
   stats.layerCount = built.layers.length;
   for (const l of built.layers) {
     stats.vertexCount += l.mesh.positions.length / 3;

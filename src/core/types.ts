@@ -82,7 +82,11 @@ export interface Layer {
   rgba: RGBAImage;
   /** Cropped depth (metres) after inpainting; 0 where the layer has no content (alpha 0). */
   depth: Float32Array;
-  /** Cropped per-pixel role: 0 = empty, 1 = the layer's own pixel, 2 = filled (hidden) pixel, 3 = feather. */
+  /**
+   * Cropped per-pixel role: 0 = empty, 1 = the layer's own pixel, 2 = filled (hidden) pixel, 3 = a nearer
+   * layer's pixel carried into this one with the photo's colour and depth (occlusion layering: the seam
+   * overlap where two layers meet on a continuous surface; 'clusters' layering: the silhouette feather).
+   */
   role: Uint8Array;
   /** Mask ids (indices into the resolved label map) that make up this layer. */
   maskIds: number[];
@@ -115,6 +119,10 @@ export interface DecompositionStats {
   inpaintRgbMs?: number;
   /** Part of the inpaint stage spent filling depth (harmonic). */
   inpaintDepthMs?: number;
+  /** Occlusion layering: mesh edges torn at depth discontinuities (full frame). */
+  tearEdges?: number;
+  /** Occlusion layering: filled (hidden) pixels per layer, back to front. */
+  fillPixels?: number[];
 }
 
 export interface Decomposition {
