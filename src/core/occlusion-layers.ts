@@ -21,7 +21,8 @@
  *      view of the orbit range shows the clear colour.
  *    - Colour of F comes from Telea's fill seeded only by O ∪ S minus the far rim (pixels on the far side of
  *      a tear, whose photo colour mixes in the occluder's anti-aliased edge): no colour of a nearer layer
- *      is ever copied into a farther one. Those rim pixels are re-filled from their clean neighbours.
+ *      is ever copied into a farther one. The rim is marched over like a hole (so the fill starts from its
+ *      clean neighbours) but keeps its photo colour, so the original view still reproduces the photo.
  *    - Depth of F is the harmonic fill in inverse depth with O ∪ S as the boundary (planes continue as
  *      planes). The back layer's deep remainder (beyond the band that Telea and the harmonic fill cover)
  *      and its rim get a push–pull continuation.
@@ -31,7 +32,7 @@
 import { throwIfAborted } from './errors';
 import type { Intrinsics, Layer, RGBAImage, Rect } from './types';
 import { harmonicFill } from '../math/harmonic';
-import { median3x3 } from '../math/labels';
+import { bandDistance, median3x3 } from '../math/labels';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
 import { assignSlabs, chooseSlabBoundaries, detectTears, medianPositive, ORBIT_DEFAULTS, parallaxScale, reach, rimMargins, type TearMap } from '../math/occlusion';
 import { pushPullFill } from '../math/pushpull';
@@ -42,6 +43,8 @@ import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_NOISE_FACTOR, type Inpaint
 export const SEAM_OVERLAP = 3;
 /** Extra reach (px) of a tear's fill beyond its parallax at the edge of the orbit range (bilinear footprint + rounding). */
 const FILL_PAD = 2;
+/** How much farther (px, chessboard) a layer's content may be than a farther layer's for it to fill a hidden pixel. */
+const FILL_SLACK = 2;
 
 export interface OcclusionLayersContext {
   W: number;
@@ -103,7 +106,7 @@ export function assignOcclusionLayers(
   const medianDepth = medianPositive(depth);
   const K = parallaxScale(intrinsics, medianDepth, orbitBaseline);
   const tears = detectTears(inv, W, H, K, tearPixels);
-  const chosen = chooseSlabBoundaries(inv, tears, Math.max(0, maxLayers - 1), { tearPixels });
+  const chosen = chooseSlabBoundaries(inv, tears, Math.max(0, maxLayers - 1));
   const slab = assignSlabs(inv, chosen);
   // Compact away empty slabs.
   const counts = new Int32Array(chosen.length + 1);
@@ -162,6 +165,7 @@ export function buildOcclusionLayers(ctx: OcclusionLayersContext, a: OcclusionAs
   const fill = new Uint8Array(N);
   const budget = new Uint16Array(N);
   const passable = new Uint8Array(N);
+  const farther = new Uint8Array(N);
   for (let li = 0; li < L; li++) {
     throwIfAborted(signal);
     const t0 = performance.now();
@@ -219,8 +223,22 @@ export function buildOcclusionLayers(ctx: OcclusionLayersContext, a: OcclusionAs
     if (li === 0) {
       for (let i = 0; i < N; i++) if (!known[i]) { fill[i] = 1; role[i] = 2; fillCount++; }
     } else if (maxReach > 0) {
+      // A hidden pixel is filled here only where this layer's content is (within FILL_SLACK px) as close as
+      // any farther layer's: the strip an orbit reveals continues whatever surface bordered the occluder on
+      // that side. Without this, a layer that meets an occluder along part of its silhouette (a basket
+      // below a hat) would paint its texture over the whole reach, also above its own top edge where the
+      // wall behind borders the occluder; the wall's fill, drawn first, would be hidden under it.
       const r = reach(budget, passable, W, H);
-      for (let i = 0; i < N; i++) if (passable[i] && r[i]! > 0) { fill[i] = 1; role[i] = 2; fillCount++; }
+      for (let i = 0; i < N; i++) farther[i] = pixelLayer[i]! < li ? 1 : 0;
+      const cap = Math.min(254, maxReach + FILL_SLACK);
+      const dOwn = bandDistance(known, W, H, cap);
+      const dFar = bandDistance(farther, W, H, cap);
+      for (let i = 0; i < N; i++) {
+        if (!passable[i] || r[i]! === 0 || dOwn[i]! > dFar[i]! + FILL_SLACK) continue;
+        fill[i] = 1;
+        role[i] = 2;
+        fillCount++;
+      }
     }
     margins.push(li === 0 ? Math.max(maxReach, rim.left, rim.right, rim.top, rim.bottom) : maxReach);
     fillPixels.push(fillCount);

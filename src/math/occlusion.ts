@@ -40,6 +40,8 @@ export const ORBIT_DEFAULTS = Object.freeze({
   orbitBaseline: 0.2,
   /** A tear opens when its parallax at the edge of the orbit range exceeds this many pixels. */
   tearPixels: 1,
+  /** A welded jump that opens by more than this many pixels shows as a stretch (one texel over > 4 px). */
+  stretchPixels: 4,
   /** Yaw (degrees) and pitch of the orbit range used for the rim (border) margins. */
   yawDegrees: 10,
   pitchDegrees: 5,
@@ -131,8 +133,10 @@ export function detectTears(inv: Float32Array, W: number, H: number, K: number, 
 /**
  * Chooses at most `maxBoundaries` slab boundaries (inverse depths, ascending) so that the weight of tears
  * whose two sides fall in different slabs is as large as possible. Each torn edge is the interval
- * (i_far, i_near) with weight K·Δ − τ (its parallax beyond the tear threshold: a deep step matters more than
- * one just over the line). Inverse depth is quantised into `bins` bins over [min, max]; a boundary sits at a
+ * (i_far, i_near) with weight K·Δ − s, s = `stretchPixels` (4): a tear that no boundary separates is drawn
+ * welded, and a welded jump that opens by p px spreads one texel over p screen pixels, which is a visible
+ * stretch only beyond ~4 px (metrics §5's `stretched`). Smaller openings (the quantisation steps of
+ * ground-truth disparity among them) are not worth a layer; deep steps weigh more. Inverse depth is quantised into `bins` bins over [min, max]; a boundary sits at a
  * bin edge, and an interval counts as stabbed when a boundary lies strictly inside its bin span. The DP is
  * exact on that grid: O(bins²·k). A further boundary is kept only while it adds at least `minGain` of the
  * total weight, so scenes without tears get no slabs at all.
@@ -141,11 +145,11 @@ export function chooseSlabBoundaries(
   inv: Float32Array,
   tears: TearMap,
   maxBoundaries: number,
-  options: { bins?: number; tearPixels?: number; minGain?: number } = {},
+  options: { bins?: number; stretchPixels?: number; minGain?: number } = {},
 ): number[] {
   const { width: W, height: H } = tears;
   const bins = options.bins ?? 256;
-  const tau = options.tearPixels ?? ORBIT_DEFAULTS.tearPixels;
+  const stretch = options.stretchPixels ?? ORBIT_DEFAULTS.stretchPixels;
   const minGain = options.minGain ?? 0.005;
   if (maxBoundaries <= 0 || tears.count === 0) return [];
   let lo = Infinity;
@@ -166,7 +170,7 @@ export function chooseSlabBoundaries(
   const add = (i: number, j: number, w: number): void => {
     const a = binOf(Math.min(inv[i]!, inv[j]!));
     const b = binOf(Math.max(inv[i]!, inv[j]!));
-    const wt = Math.max(0, w - tau);
+    const wt = Math.max(0, w - stretch);
     if (a === b || wt <= 0) return;
     C[a * bins + b] += wt;
     total += wt;
@@ -198,7 +202,16 @@ export function chooseSlabBoundaries(
       if (a < bins) acc += S[a * (bins + 1) + e]!;
     }
   }
-  const gain = (prev: number, e: number): number => P[e * (bins + 1) + e]! - (prev > 0 ? P[prev * (bins + 1) + e]! : 0);
+  // Boundaries that stab the same tears are equally good for the tears, but not for the surfaces they cut: a
+  // boundary through a populated bin slices a continuous surface into a ragged seam (with noisy depth, into
+  // speckles). A small penalty per pixel in the two bins beside the edge (μ·count, μ = 10⁻³ of the mean tear
+  // weight per pixel: a boundary through every pixel costs 0.1 % of the total) breaks such ties towards the
+  // emptiest inverse depth, i.e. the gap between the two sides of the tears.
+  const hist = new Float64Array(bins);
+  for (let i = 0; i < inv.length; i++) hist[binOf(inv[i]!)]! += 1;
+  const mu = (1e-3 * total) / inv.length;
+  const cut = (e: number): number => mu * (hist[e - 1]! + hist[e]!);
+  const gain = (prev: number, e: number): number => P[e * (bins + 1) + e]! - (prev > 0 ? P[prev * (bins + 1) + e]! : 0) - cut(e);
   const k = Math.min(maxBoundaries, bins - 1);
   // best[c][e]: largest stabbed weight with c boundaries, the last at edge e; from[c][e] the previous edge.
   const best: Float64Array[] = [];
