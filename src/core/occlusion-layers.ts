@@ -32,7 +32,7 @@
 import { throwIfAborted } from './errors';
 import type { Intrinsics, Layer, RGBAImage, Rect } from './types';
 import { harmonicFill } from '../math/harmonic';
-import { bandDistance, median3x3 } from '../math/labels';
+import { bandDistance } from '../math/labels';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
 import { assignSlabs, chooseSlabBoundaries, detectTears, medianPositive, ORBIT_DEFAULTS, parallaxScale, reach, rimMargins, type TearMap } from '../math/occlusion';
 import { pushPullFill } from '../math/pushpull';
@@ -78,7 +78,7 @@ export interface OcclusionAssignment {
   layerCount: number;
   /** Layer per pixel, 0 = back. */
   pixelLayer: Uint8Array;
-  /** Inverse depth the tears and slabs were computed on (3×3 median of the depth). */
+  /** Inverse depth the tears and slabs were computed on. */
   inv: Float32Array;
   tears: TearMap;
   /** Parallax scale K = f·B (px per unit of inverse depth). */
@@ -99,10 +99,11 @@ export function assignOcclusionLayers(
 ): OcclusionAssignment {
   const N = W * H;
   const tearPixels = ORBIT_DEFAULTS.tearPixels;
-  // Tears on a 3×3-median copy (per-pixel noise and quantisation steps do not tear), in inverse depth.
-  const den = median3x3(depth, W, H);
+  // Tears and slabs on the depth itself, in inverse depth: no denoising, which would erase structures one
+  // or two pixels thin (a lamp's arm) and leave their colour in the layer behind. Noise and quantisation
+  // steps open by a few pixels at most and weigh nothing in the choice of slabs (chooseSlabBoundaries).
   const inv = new Float32Array(N);
-  for (let i = 0; i < N; i++) inv[i] = 1 / (den[i]! > 0 ? den[i]! : depth[i]!);
+  for (let i = 0; i < N; i++) inv[i] = 1 / depth[i]!;
   const medianDepth = medianPositive(depth);
   const K = parallaxScale(intrinsics, medianDepth, orbitBaseline);
   const tears = detectTears(inv, W, H, K, tearPixels);
