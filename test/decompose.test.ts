@@ -61,7 +61,11 @@ function checkDecomposition(r: Decomposition, input: DecomposeInput): void {
   r.layers.forEach((l, li) => {
     expect(l.index).toBe(li);
     const { x: bx, y: by, width: cw, height: ch } = l.bbox;
-    expect(bx >= 0 && by >= 0 && cw >= 1 && ch >= 1 && bx + cw <= W && by + ch <= H, `bbox ${JSON.stringify(l.bbox)}`).toBe(true);
+    // Crops lie inside the image, except the back layer's, which covers the whole image and may reach past
+    // it by the orbit's rim margins (occlusion layering).
+    if (li === 0 && (bx < 0 || by < 0 || bx + cw > W || by + ch > H)) {
+      expect(bx <= 0 && by <= 0 && bx + cw >= W && by + ch >= H, `back bbox ${JSON.stringify(l.bbox)}`).toBe(true);
+    } else expect(bx >= 0 && by >= 0 && cw >= 1 && ch >= 1 && bx + cw <= W && by + ch <= H, `bbox ${JSON.stringify(l.bbox)}`).toBe(true);
     const n = cw * ch;
     expect(l.rgba.width).toBe(cw);
     expect(l.rgba.height).toBe(ch);
@@ -73,11 +77,16 @@ function checkDecomposition(r: Decomposition, input: DecomposeInput): void {
     for (let y = 0; y < ch; y++) {
       for (let x = 0; x < cw; x++) {
         const j = y * cw + x;
-        const i = (by + y) * W + bx + x;
         const role = l.role[j]!;
         const a = l.rgba.data[j * 4 + 3]!;
         const d = l.depth[j]!;
         const at = `layer ${li} (${bx + x}, ${by + y}) role ${role}`;
+        if (bx + x < 0 || by + y < 0 || bx + x >= W || by + y >= H) {
+          // Past the image border (the back layer's rim): filled, opaque, with depth.
+          if (role !== 2 || a !== 255 || !(d > 0 && Number.isFinite(d))) fail(`${at}: rim texel alpha ${a}, depth ${d}`);
+          continue;
+        }
+        const i = (by + y) * W + bx + x;
         const samePhoto = l.rgba.data[j * 4] === photo[i * 4] && l.rgba.data[j * 4 + 1] === photo[i * 4 + 1] && l.rgba.data[j * 4 + 2] === photo[i * 4 + 2];
         if (role === 1) {
           // Own pixel: the photo's colour exactly, opaque, the harmonized depth exactly.
@@ -91,6 +100,11 @@ function checkDecomposition(r: Decomposition, input: DecomposeInput): void {
         } else if (role === 2) {
           if (a !== 255) fail(`${at}: filled pixel alpha ${a}`); // filled (hidden) pixels are opaque
           if (!(lop[i]! > li)) fail(`${at}: filled pixel not behind a nearer layer (owner ${lop[i]})`);
+        } else if (role === 3 && a === 255) {
+          // Seam overlap (occlusion layering): a nearer layer's pixel with the photo's colour and depth.
+          if (!(lop[i]! > li)) fail(`${at}: seam pixel not of a nearer layer (owner ${lop[i]})`);
+          if (!samePhoto) fail(`${at}: seam colour differs from the photo`);
+          if (d !== r.harmonizedDepth[i]) fail(`${at}: seam depth ${d} ≠ harmonized ${r.harmonizedDepth[i]}`);
         } else if (role === 3) {
           if (!(a > 0 && a < 255)) fail(`${at}: feather alpha ${a}`);
           if (!(lop[i]! < li)) fail(`${at}: feather over a nearer layer (owner ${lop[i]})`);
@@ -130,6 +144,7 @@ function checkDecomposition(r: Decomposition, input: DecomposeInput): void {
     for (let y = 0; y < l.bbox.height; y++) {
       for (let x = 0; x < l.bbox.width; x++) {
         const j = y * l.bbox.width + x;
+        if (l.bbox.x + x < 0 || l.bbox.y + y < 0 || l.bbox.x + x >= W || l.bbox.y + y >= H) continue;
         const i = (l.bbox.y + y) * W + l.bbox.x + x;
         const a = l.rgba.data[j * 4 + 3]! / 255;
         for (let c = 0; c < 3; c++) comp[i * 3 + c] = a * l.rgba.data[j * 4 + c]! + (1 - a) * comp[i * 3 + c]!;
@@ -169,8 +184,8 @@ describe('decompose on the synthetic scene (320×240)', () => {
     expect(withMasks.layers[withMasks.layers.length - 1]!.concepts).toEqual(['cylinder']);
     // The back layer is a full backdrop: its crop is the whole image and it has no empty pixel.
     const back = withMasks.layers[0]!;
-    expect(back.bbox).toEqual({ x: 0, y: 0, width: 320, height: 240 });
-    expect(back.role.every((r) => r === 1 || r === 2)).toBe(true);
+    expect(back.bbox.x <= 0 && back.bbox.y <= 0 && back.bbox.x + back.bbox.width >= 320 && back.bbox.y + back.bbox.height >= 240).toBe(true);
+    expect(back.role.every((r) => r === 1 || r === 2 || r === 3)).toBe(true);
   });
 
   it('meshes unproject through the given intrinsics', () => {
@@ -305,7 +320,10 @@ describe('decompose input handling', () => {
     const r = await decompose(input);
     checkDecomposition(r, input);
     expect(r.layers.length).toBe(1);
-    expect(Array.from(r.layers[0]!.rgba.data)).toEqual([10, 20, 30, 255]);
+    const l0 = r.layers[0]!;
+    const j = (0 - l0.bbox.y) * l0.bbox.width + (0 - l0.bbox.x);
+    expect(l0.role[j]).toBe(1);
+    expect(Array.from(l0.rgba.data.subarray(4 * j, 4 * j + 4))).toEqual([10, 20, 30, 255]);
     expect(r.layers[0]!.depthRange).toEqual([2.5, 2.5]);
     await fails({ image, depth: Float32Array.from([NaN]) }, {}, 'NO_VALID_DEPTH', /all 1 pixels are 0, negative, NaN or infinite/);
   });

@@ -9,7 +9,7 @@ import { buildLayers, type InpaintOptions } from './build-layers';
 import { assignOcclusionLayers, buildOcclusionLayers } from './occlusion-layers';
 import { completeDepthFarSide } from '../math/occlusion';
 import { harmonize, type HarmonizeOptions } from '../math/harmonize';
-import { assignLayers, type LayerOptions } from '../math/layers';
+import { assignLayers, validateLayerOptions, type LayerOptions } from '../math/layers';
 import { segmentDepth, type DepthSegmentOptions } from '../math/labels';
 import type { MeshOptions } from '../math/mesh';
 
@@ -172,7 +172,8 @@ export async function decompose(input: DecomposeInput, options: DecomposeOptions
   }
 
   begin('layers');
-  const maxLayers = options.layers?.maxLayers ?? 12;
+  // Occlusion layering uses maxLayers only: it makes as many layers as the tears need, up to that bound.
+  const { maxL: maxLayers } = validateLayerOptions(options.layers ?? {});
   const occ = layering === 'occlusion' ? assignOcclusionLayers(harmonized, W, H, intrinsics, maxLayers, options.inpaint?.orbitBaseline) : undefined;
   const assignment = occ ? undefined : assignLayers(harmonized, labels, count, { ...options.layers, signal });
   stats.layerCount = occ ? occ.layerCount : assignment!.layerCount;

@@ -62,6 +62,18 @@ export interface LayerAssignment {
   splits: number;
 }
 
+/** Checks the layer options (INVALID_OPTION naming the bad value) and returns them with defaults. */
+export function validateLayerOptions(options: LayerOptions): { k: number; minL: number; maxL: number } {
+  const k = options.overlapFactor ?? LAYER_DEFAULTS.overlapFactor;
+  const minL = options.minLayers ?? LAYER_DEFAULTS.minLayers;
+  const maxL = options.maxLayers ?? LAYER_DEFAULTS.maxLayers;
+  if (!(k > 0)) throw new DioramaError('INVALID_OPTION', `overlapFactor must be > 0; found ${k}`);
+  if (!Number.isInteger(minL) || !Number.isInteger(maxL) || minL < 1 || maxL < minL || maxL > 255) {
+    throw new DioramaError('INVALID_OPTION', `layer bounds must be integers with 1 ≤ minLayers ≤ maxLayers ≤ 255; found [${minL}, ${maxL}]`);
+  }
+  return { k, minL, maxL };
+}
+
 /** Median and MAD of `values[0..n)` (the array is reordered). Linear time (quickselect). */
 export function medianAndMAD(values: Float64Array | Float32Array, n: number): { median: number; mad: number } {
   if (n === 0) return { median: NaN, mad: NaN };
@@ -234,14 +246,8 @@ export function assignLayers(
   maskCount: number,
   options: LayerOptions = {},
 ): LayerAssignment {
-  const k = options.overlapFactor ?? LAYER_DEFAULTS.overlapFactor;
-  const minL = options.minLayers ?? LAYER_DEFAULTS.minLayers;
-  const maxL = options.maxLayers ?? LAYER_DEFAULTS.maxLayers;
+  const { k, minL, maxL } = validateLayerOptions(options);
   const madFloor = options.madFloor ?? LAYER_DEFAULTS.madFloor;
-  if (!(k > 0)) throw new DioramaError('INVALID_OPTION', `overlapFactor must be > 0; found ${k}`);
-  if (!Number.isInteger(minL) || !Number.isInteger(maxL) || minL < 1 || maxL < minL || maxL > 255) {
-    throw new DioramaError('INVALID_OPTION', `layer bounds must be integers with 1 ≤ minLayers ≤ maxLayers ≤ 255; found [${minL}, ${maxL}]`);
-  }
   if (depth.length !== labels.length) {
     throw new DioramaError('SIZE_MISMATCH', `assignLayers: depth has ${depth.length} values, labels ${labels.length}`);
   }

@@ -381,12 +381,13 @@ export function rimMargins(
  * Completes unknown depth (0) before layering, from the far side at silhouettes. Along every row and every
  * column, a run of unknown pixels is bounded by two known pixels (or one at the border). Where the two
  * bounds differ by more than `jumpRatio` the run crosses a silhouette: a sensor hole beside a silhouette is
- * the near side's occlusion shadow, so it takes the farther bound. Where they agree the run lies inside one
- * surface and is interpolated in inverse depth. Each pixel then takes the estimate of its shorter run (the
- * more local evidence: across an occlusion shadow the row or column that crosses the narrow band), and on a
- * tie the nearer one, so that a hole across a thin object bounded by the object on one axis keeps the
- * object. Returns a new array (known pixels copied) and the number of pixels filled; pixels whose row and
- * column hold no known value at all stay 0.
+ * the near side's occlusion shadow, so it takes the farther bound. Where they agree (or only one exists)
+ * the run lies inside one surface and is interpolated in inverse depth. A pixel then combines its row and
+ * column estimates: a run inside one surface beats a run across a silhouette; two runs inside surfaces that
+ * agree are averaged; two that disagree mean a surface crosses the hole in front of another (a thin bar
+ * over a disc-shaped hole is continuous along its axis), so the nearer one wins and the bar stays whole;
+ * two runs across silhouettes take the farther. Returns a new array (known pixels copied) and the number
+ * of pixels filled; pixels whose row and column hold no known value at all stay 0.
  */
 export function completeDepthFarSide(depth: Float32Array, W: number, H: number, jumpRatio = 1.05): { depth: Float32Array; filled: number } {
   const N = W * H;
@@ -397,9 +398,10 @@ export function completeDepthFarSide(depth: Float32Array, W: number, H: number, 
   if (unknown === 0) return { depth: out, filled: 0 };
   const rowEst = new Float32Array(N);
   const colEst = new Float32Array(N);
-  const rowLen = new Int32Array(N);
-  const colLen = new Int32Array(N);
-  const run = (est: Float32Array, lenOut: Int32Array, start: number, step: number, len: number): void => {
+  // 1: the run lies inside one surface; 2: it crosses a silhouette.
+  const rowKind = new Uint8Array(N);
+  const colKind = new Uint8Array(N);
+  const run = (est: Float32Array, kind: Uint8Array, start: number, step: number, len: number): void => {
     let k = 0;
     while (k < len) {
       if (known(start + k * step)) {
@@ -411,31 +413,35 @@ export function completeDepthFarSide(depth: Float32Array, W: number, H: number, 
       while (b < len && !known(start + b * step)) b++;
       const za = a >= 0 ? depth[start + a * step]! : 0;
       const zb = b < len ? depth[start + b * step]! : 0;
+      const across = za > 0 && zb > 0 && Math.max(za, zb) / Math.min(za, zb) > jumpRatio;
       for (let t = k; t < b; t++) {
         let z: number;
-        if (za > 0 && zb > 0) {
-          if (Math.max(za, zb) / Math.min(za, zb) > jumpRatio) z = Math.max(za, zb);
-          else {
-            const f = (t - a) / (b - a);
-            z = 1 / ((1 - f) / za + f / zb);
-          }
+        if (across) z = Math.max(za, zb);
+        else if (za > 0 && zb > 0) {
+          const f = (t - a) / (b - a);
+          z = 1 / ((1 - f) / za + f / zb);
         } else z = za > 0 ? za : zb;
         est[start + t * step] = z;
-        lenOut[start + t * step] = za > 0 && zb > 0 ? b - k : 2 * (b - k) + 1; // one-sided runs count as longer
+        kind[start + t * step] = z > 0 ? (across ? 2 : 1) : 0;
       }
       k = b;
     }
   };
-  for (let y = 0; y < H; y++) run(rowEst, rowLen, y * W, 1, W);
-  for (let x = 0; x < W; x++) run(colEst, colLen, x, W, H);
+  for (let y = 0; y < H; y++) run(rowEst, rowKind, y * W, 1, W);
+  for (let x = 0; x < W; x++) run(colEst, colKind, x, W, H);
   let filled = 0;
   for (let i = 0; i < N; i++) {
     if (known(i)) continue;
     const a = rowEst[i]!;
     const b = colEst[i]!;
+    const ka = rowKind[i]!;
+    const kb = colKind[i]!;
     let z: number;
-    if (a > 0 && b > 0) z = rowLen[i]! < colLen[i]! ? a : colLen[i]! < rowLen[i]! ? b : Math.min(a, b);
-    else z = a > 0 ? a : b;
+    if (!ka || !kb) z = ka ? a : b;
+    else if (ka === 1 && kb === 1) z = Math.max(a, b) / Math.min(a, b) > jumpRatio ? Math.min(a, b) : 2 / (1 / a + 1 / b);
+    else if (ka === 1) z = a;
+    else if (kb === 1) z = b;
+    else z = Math.max(a, b);
     out[i] = z > 0 ? z : 0;
     if (z > 0) filled++;
   }
