@@ -85,7 +85,9 @@ describe('diorama CLI', () => {
     for (const [k, l] of json.layers.entries()) {
       expect(l.index).toBe(k);
       const { x, y, width, height } = l.bbox;
-      expect(x >= 0 && y >= 0 && width >= 1 && height >= 1 && x + width <= W && y + height <= H).toBe(true);
+      // Inside the photo, except the back layer, which covers it and reaches past it by the orbit's rim.
+      if (k === 0) expect(x <= 0 && y <= 0 && x + width >= W && y + height >= H).toBe(true);
+      else expect(x >= 0 && y >= 0 && width >= 1 && height >= 1 && x + width <= W && y + height <= H).toBe(true);
       expect(l.vertices).toBeGreaterThan(0);
       expect(l.triangles).toBeGreaterThan(0);
       if (k > 0) expect(l.planeDepth).toBeLessThan(json.layers[k - 1]!.planeDepth);
