@@ -30,7 +30,7 @@ import { harmonize } from '../src/math/harmonize';
 import { type DepthMetrics, evaluateDepth, fillFromNearest, isValidDepth } from './eval/depth-metrics';
 import { type Check, type MethodMetrics, buildReport, formatChecks, formatMetricTable, writeReport } from './eval/report';
 import { type EvalScene, discoverScenes, loadScene } from './eval/scenes';
-import { applyDepthNoise, blurKnownDepth, hashSeed, jitterLabels, regionLabels } from './eval/synth';
+import { applyDepthNoise, hashSeed, jitterLabels, networkInputs, type NetworkInputs } from './eval/synth';
 import { parseDataDirArgs, splitList } from './eval/cli';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -126,23 +126,13 @@ function parseArgs(argv: string[]): Args {
 // ---------------------------------------------------------------------------------------------------------
 // Per-scene inputs
 
-interface Prepared {
+/** A scene with its §1 inputs (synth.ts networkInputs: D̃ and masks, plus what the layer re-runs reuse). */
+interface Prepared extends NetworkInputs {
   scene: EvalScene;
-  /** Normalised-convolution blur of D* (before noise), reused by the layer re-runs. */
-  blurred: Float32Array;
-  /** Un-jittered region labels, reused by the layer re-runs. */
-  regions: Int32Array;
-  raw: Float32Array;
-  masks: Int32Array;
 }
 
 function prepare(scene: EvalScene): Prepared {
-  const { width: w, height: h, depth, name } = scene;
-  const seed = hashSeed(name);
-  const blurred = blurKnownDepth(depth, w, h);
-  const regions = regionLabels(depth, w, h);
-  // Same seeds as synthRawDepth(D*, seed) / synthMasks(D*, seed + 1).
-  return { scene, blurred, regions, raw: applyDepthNoise(blurred, seed), masks: jitterLabels(regions, w, h, (seed + 1) >>> 0) };
+  return { scene, ...networkInputs(scene.depth, scene.width, scene.height, scene.name) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

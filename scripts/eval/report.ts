@@ -84,8 +84,11 @@ export function buildReport(schema: ReportSchema, scenes: Record<string, Partial
   return out;
 }
 
-/** Writes the report as pretty JSON (creating the folder). */
-export function writeReport(path: string, report: Report): void {
+/**
+ * Writes the report as pretty JSON (creating the folder). Extra top-level keys (e.g. `depthMode`, a
+ * `summary`) travel with it, in the object's key order.
+ */
+export function writeReport<R extends Report>(path: string, report: R): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
 }

@@ -7,7 +7,12 @@
  *   labelled by the nearest known pixel, regions under 64 px merged away, then the whole label map
  *   resampled through a smooth random displacement field (≤ 2 px per axis).
  *
- * Everything is deterministic given the seed (32-bit integer).
+ * Everything is deterministic given the seed (32-bit integer). {@link networkInputs} fixes the seeds per
+ * scene name, so that the depth evaluation (§1) and the novel-view evaluation's `network` mode (§2) hand
+ * the same D̃ and masks to the methods.
+ *
+ * Also the `sensor` depth of §2 ({@link sensorDepth}): the ground truth with the holes of an RGB-D sensor,
+ * an occlusion shadow on the far side of every depth edge and seeded discs.
  */
 import { blurSeparable, gaussianKernel, isValidDepth, squaredDistanceTransform } from './depth-metrics';
 
@@ -23,6 +28,12 @@ export const MASK_MIN_REGION = 64;
 export const JITTER_SPREAD = 1;
 export const JITTER_SMOOTH = 6;
 export const JITTER_CLIP = 2;
+/** Sensor holes: the shadow follows GT contour pairs at this ratio, this many pixels wide on the far side. */
+export const SHADOW_RATIO = 1.05;
+export const SHADOW_WIDTH = 4;
+/** Sensor holes: disc radii (px, uniform in [min, max]) and the fraction of the image the discs cover. */
+export const HOLE_DISC_RADIUS: readonly [number, number] = [2, 8];
+export const HOLE_DISC_COVERAGE = 0.02;
 
 // ---------------------------------------------------------------------------------------------------------
 // Random numbers
@@ -332,4 +343,130 @@ export function jitterLabels(labels: Int32Array, w: number, h: number, seed: num
 /** Synthetic segmenter masks of §1 (label map, every pixel ≥ 0 unless `gt` has no known pixel). */
 export function synthMasks(gt: Float32Array, w: number, h: number, seed: number): Int32Array {
   return jitterLabels(regionLabels(gt, w, h), w, h, seed);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Per-scene inputs
+
+/** The network-like inputs of §1 for one scene, with the intermediate products the layer re-runs reuse. */
+export interface NetworkInputs {
+  /** Normalised-convolution blur of D* (before noise). */
+  blurred: Float32Array;
+  /** Un-jittered region labels. */
+  regions: Int32Array;
+  /** D̃: `blurred` × (1 + 0.02·n); 0 where D* is unknown. */
+  raw: Float32Array;
+  /** The jittered label map handed to the method as its masks. */
+  masks: Int32Array;
+}
+
+/**
+ * §1 steps 1–2 for the scene named `name`: D̃ = synthRawDepth(D*, seed) and masks = synthMasks(D*, seed + 1)
+ * with seed = hashSeed(name). The one definition of the seeds, used by eval-depth (§1) and by eval-views
+ * and eval-orbit in `--depth network` (§2, §5).
+ */
+export function networkInputs(gt: Float32Array, w: number, h: number, name: string): NetworkInputs {
+  const seed = hashSeed(name);
+  const blurred = blurKnownDepth(gt, w, h);
+  const regions = regionLabels(gt, w, h);
+  return { blurred, regions, raw: applyDepthNoise(blurred, seed), masks: jitterLabels(regions, w, h, (seed + 1) >>> 0) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sensor holes
+
+/**
+ * The occlusion shadow of an RGB-D sensor: for every horizontal or vertical GT contour pair (p, q) at
+ * `ratio` (q nearer: D_p / D_q > ratio, both known), the far pixel p and the pixels beyond it, away from q,
+ * up to `width` pixels in all: p + k·(p − q), k = 0 … width − 1. The walk stops at the image border and
+ * before a pixel r that is itself nearer than p by more than `ratio` (another foreground: the shadow lies
+ * on the far surface only). Returns 1 = shadowed.
+ */
+export function occlusionShadow(gt: Float32Array, w: number, h: number, ratio = SHADOW_RATIO, width = SHADOW_WIDTH): Uint8Array {
+  const out = new Uint8Array(w * h);
+  const walk = (x: number, y: number, sx: number, sy: number): void => {
+    const dp = gt[y * w + x]!;
+    for (let k = 0; k < width; k++) {
+      const xx = x + k * sx;
+      const yy = y + k * sy;
+      if (xx < 0 || yy < 0 || xx >= w || yy >= h) return;
+      const r = yy * w + xx;
+      if (k > 0 && isValidDepth(gt[r]!) && dp / gt[r]! > ratio) return;
+      out[r] = 1;
+    }
+  };
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const d = gt[i]!;
+      if (!isValidDepth(d)) continue;
+      if (x + 1 < w && isValidDepth(gt[i + 1]!)) {
+        const e = gt[i + 1]!;
+        if (d / e > ratio) walk(x, y, -1, 0);
+        else if (e / d > ratio) walk(x + 1, y, 1, 0);
+      }
+      if (y + 1 < h && isValidDepth(gt[i + w]!)) {
+        const e = gt[i + w]!;
+        if (d / e > ratio) walk(x, y, 0, -1);
+        else if (e / d > ratio) walk(x, y + 1, 0, 1);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Seeded hole discs: centres uniform over the image's continuous area [0, w) × [0, h), radii uniform in
+ * [rMin, rMax]; a disc covers the pixels whose centre (x + ½, y + ½) lies within its radius. Discs are
+ * added one after another until their union covers at least `coverage` of the pixels, so the covered
+ * fraction lies in [coverage, coverage + (pixels of one disc of radius rMax) / (w·h)). Returns 1 = in a disc.
+ */
+export function holeDiscs(w: number, h: number, seed: number, coverage = HOLE_DISC_COVERAGE, [rMin, rMax] = HOLE_DISC_RADIUS): Uint8Array {
+  const out = new Uint8Array(w * h);
+  const target = coverage * w * h;
+  const rng = createRng(seed);
+  let covered = 0;
+  while (covered < target) {
+    const cx = rng() * w;
+    const cy = rng() * h;
+    const r = rMin + (rMax - rMin) * rng();
+    const r2 = r * r;
+    const y0 = Math.max(0, Math.floor(cy - r - 0.5));
+    const y1 = Math.min(h - 1, Math.ceil(cy + r - 0.5));
+    const x0 = Math.max(0, Math.floor(cx - r - 0.5));
+    const x1 = Math.min(w - 1, Math.ceil(cx + r - 0.5));
+    for (let y = y0; y <= y1; y++) {
+      const dy = y + 0.5 - cy;
+      for (let x = x0; x <= x1; x++) {
+        const dx = x + 0.5 - cx;
+        const i = y * w + x;
+        if (dx * dx + dy * dy <= r2 && !out[i]) {
+          out[i] = 1;
+          covered++;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The `sensor` depth of §2 and its two hole masks. */
+export interface SensorDepth {
+  /** D* with every shadowed or disc pixel set to 0 (unknown); GT-unknown pixels stay 0. */
+  depth: Float32Array;
+  shadow: Uint8Array;
+  discs: Uint8Array;
+}
+
+/**
+ * §2's `sensor` depth for the scene named `name`: D* minus its occlusion shadow ({@link occlusionShadow}, ratio
+ * 1.05, 4 px) and minus hole discs ({@link holeDiscs}, radius 2–8 px, 2 % of the pixels, seed
+ * hashSeed(`${name}/sensor`)).
+ */
+export function sensorDepth(gt: Float32Array, w: number, h: number, name: string): SensorDepth {
+  const shadow = occlusionShadow(gt, w, h);
+  const discs = holeDiscs(w, h, hashSeed(`${name}/sensor`));
+  const depth = new Float32Array(w * h);
+  for (let i = 0; i < depth.length; i++) depth[i] = shadow[i] || discs[i] || !isValidDepth(gt[i]!) ? 0 : gt[i]!;
+  return { depth, shadow, discs };
 }

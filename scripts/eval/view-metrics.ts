@@ -122,6 +122,23 @@ export function depthFromDisparity(disp: Float32Array, width: number): Float32Ar
   return out;
 }
 
+/**
+ * A depth map (0, negative or non-finite = unknown) filled for rendering as §2 fills disparity: converted
+ * to the disparity-like W / Z (any positive scale gives the same fill: the fill only compares values),
+ * filled along rows from the background side ({@link fillDisparityRows}), rows without any known value
+ * copied from the nearest row that has ({@link fillDisparityForRendering}), and converted back. Known
+ * pixels keep their depth up to float32 rounding of the two divisions. Null when no pixel is known.
+ */
+export function fillDepthForRendering(depth: Float32Array, width: number, height: number): Float32Array | null {
+  const disp = new Float32Array(depth.length);
+  for (let i = 0; i < depth.length; i++) {
+    const z = depth[i]!;
+    disp[i] = isKnown(z) ? width / z : 0;
+  }
+  const filled = fillDisparityForRendering(fillDisparityRows(disp, width, height));
+  return filled ? depthFromDisparity(filled, width) : null;
+}
+
 /** The scored regions of the right view (1 = inside), W·H each. */
 export interface ViewRegions {
   all: Uint8Array;
@@ -357,4 +374,43 @@ export function orbitHoles(full: Float32Array, backdrop: Float32Array, width: nu
     } else if (enclosed[i]) pockets++;
   }
   return { holes, mask, pockets };
+}
+
+/** Footprint pass (footprint-material.ts): R code of one texel per pixel, and codes per octave. */
+export const FOOTPRINT_CODE_ONE = 128;
+export const FOOTPRINT_CODES_PER_OCTAVE = 16;
+/** A pixel is stretched when its footprint is under this many texels per pixel (one texel over > 4 px). */
+export const STRETCH_FOOTPRINT = 0.25;
+
+/** Footprint (texels per pixel) of an R code of the footprint pass: 2^((code − 128)/16), ±1/32 octave. */
+export function footprintFromCode(code: number): number {
+  return 2 ** ((code - FOOTPRINT_CODE_ONE) / FOOTPRINT_CODES_PER_OCTAVE);
+}
+
+/**
+ * `stretched` of §5 for one view: the fraction of ALL frame pixels that are drawn with coverage ≥ ½
+ * (transmittance ≤ ½ in the colour pair, the complement of a hole) and whose front-most fragment with
+ * texture alpha ≥ ½ has a footprint under ¼ texel per pixel (B = 255 in the footprint pass; see
+ * footprint-material.ts). A covered pixel without such a fragment (only thinner layers there) is not
+ * stretched. Also returns the stretched mask.
+ */
+export function stretchedFraction(footprint: RGBAImage, transmittance: Float32Array, threshold = HOLE_TRANSMITTANCE): { fraction: number; mask: Uint8Array } {
+  const n = footprint.width * footprint.height;
+  if (transmittance.length !== n) throw new Error(`stretchedFraction: ${transmittance.length} transmittance values for a ${footprint.width}x${footprint.height} footprint render`);
+  const mask = new Uint8Array(n);
+  let count = 0;
+  const d = footprint.data;
+  for (let i = 0; i < n; i++) {
+    if (transmittance[i]! > threshold) continue;
+    if (d[4 * i + 1]! >= 128 && d[4 * i + 2]! >= 128) {
+      mask[i] = 1;
+      count++;
+    }
+  }
+  return { fraction: count / n, mask };
+}
+
+/** Frame holes of §5 for one view: the fraction of all pixels showing the clear colour (transmittance > ½). */
+export function frameHoles(transmittance: Float32Array): number {
+  return holeFraction(transmittance) ?? 0;
 }

@@ -19,6 +19,8 @@ export interface DecodedView {
   overMagenta: RGBAImage;
   overGreen: RGBAImage;
   coverage: Coverage;
+  /** With `footprint`: the footprint pass (footprint-material.ts encoding). */
+  footprint?: RGBAImage;
 }
 
 export interface DecodedMethod {
@@ -31,8 +33,14 @@ export interface DecodedResponse extends Omit<RenderResponse, 'methods'> {
 
 export interface SceneToRender {
   image: RGBAImage;
-  /** Metric depth, W·H, every value finite and > 0. */
+  /** Metric depth, W·H, every value finite and > 0 (the rubber sheet's; the diorama's unless `dioramaDepth`). */
   depth: Float32Array;
+  /** Depth for decompose, 0 = unknown allowed (sensor holes). */
+  dioramaDepth?: Float32Array;
+  /** Label map for decompose's masks. */
+  masks?: Int32Array;
+  /** Also render the footprint pass of every view. */
+  footprint?: boolean;
   intrinsics: Intrinsics;
   methods: ViewMethod[];
   views: ViewSpec[];
@@ -84,6 +92,9 @@ export async function openViewRenderer(h: Harness, engine: ViewEngine): Promise<
         height: H,
         image: toBase64(s.image.data),
         depth: toBase64(s.depth),
+        ...(s.dioramaDepth ? { dioramaDepth: toBase64(s.dioramaDepth) } : {}),
+        ...(s.masks ? { masks: toBase64(s.masks) } : {}),
+        ...(s.footprint ? { footprint: true } : {}),
         intrinsics: s.intrinsics,
         methods: s.methods,
         views: s.views,
@@ -101,6 +112,7 @@ export async function openViewRenderer(h: Harness, engine: ViewEngine): Promise<
           const overMagenta = imageFromBase64(v.magenta, W, H);
           const overGreen = imageFromBase64(v.green, W, H);
           views[name] = { overMagenta, overGreen, coverage: coverageFromPair(overMagenta, overGreen) };
+          if (v.footprint) views[name]!.footprint = imageFromBase64(v.footprint, W, H);
         }
         methods[m] = { views };
       }

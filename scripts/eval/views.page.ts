@@ -15,11 +15,19 @@
  *   back (rows top first, RGBA) and returns them base64-encoded.
  * Every method's nodes are disposed before the next method is built, so they never see each other.
  *
- * Cameras: one pinhole camera for every method and view, with the photo's vertical field of view
- * 2·atan(H / (2·fy)) and the canvas at the photo's size (so the horizontal one follows from fx = fy;
- * principal point at the centre: the eval's stereo geometry and the synthetic scene both have it there).
- * A view gives the camera position and the point it looks at, in camera space (= world space: x right,
- * y up, z forward; Babylon's default left-handed frame), with y up.
+ * With `footprint`, every view is rendered a third time with each mesh's material replaced by the
+ * footprint material (footprint-material.ts: texels per pixel of the front-most fragment with alpha ≥ ½),
+ * for the orbit sweep's `stretched` (docs/metrics.md §5).
+ *
+ * Depth: `depth` (every value finite and > 0) builds the rubber sheet and, unless `dioramaDepth` is given,
+ * the decomposition; `dioramaDepth` (0 = unknown allowed) and `masks` (a label map) are what the
+ * decomposition receives instead (the `sensor` and `network` inputs of §2).
+ *
+ * Cameras: one pinhole camera for every method and view with the photo's intrinsics and the canvas at the
+ * photo's size: Babylon's symmetric vertical-fov frustum (fov 2·atan(H / (2·fy))) with the projection
+ * matrix's x scale and principal-point terms set from fx, cx, cy after Babylon computes it, the formula of
+ * src/babylon/nodes.ts (applyIntrinsics). A view gives the camera position and the point it looks at, in
+ * camera space (= world space: x right, y up, z forward; Babylon's default left-handed frame), with y up.
  */
 import { Engine } from '@babylonjs/core/Engines/engine';
 import { WebGPUEngine } from '@babylonjs/core/Engines/webgpuEngine';
@@ -27,12 +35,16 @@ import type { AbstractEngine } from '@babylonjs/core/Engines/abstractEngine';
 import { Scene } from '@babylonjs/core/scene';
 import { FreeCamera } from '@babylonjs/core/Cameras/freeCamera';
 import { Camera } from '@babylonjs/core/Cameras/camera';
-import { Vector3 } from '@babylonjs/core/Maths/math.vector';
+import { Matrix, Vector2, Vector3 } from '@babylonjs/core/Maths/math.vector';
+import type { BaseTexture } from '@babylonjs/core/Materials/Textures/baseTexture';
+import type { Material } from '@babylonjs/core/Materials/material';
 import { Color4 } from '@babylonjs/core/Maths/math.color';
 import type { Mesh } from '@babylonjs/core/Meshes/mesh';
 import { decompose, type DecomposeOptions } from '../../src/core/decompose';
 import type { Decomposition, Intrinsics, Layer } from '../../src/core/types';
 import { createDioramaNodes } from '../../src/babylon/pure';
+import { depthSliceRemap } from '../../src/babylon/mpi-material';
+import { createFootprintMaterial } from './footprint-material';
 import { expose, canvas } from '../../test/browser/pages/boot';
 import { CreateRubberSheet } from './rubber-sheet';
 import { CLEAR_GREEN, CLEAR_MAGENTA } from './view-metrics';
@@ -52,8 +64,14 @@ export interface RenderRequest {
   height: number;
   /** RGBA8 photo, base64. */
   image: string;
-  /** Float32 metric depth W·H, every value finite and > 0, base64 (little-endian). */
+  /** Float32 metric depth W·H, every value finite and > 0, base64 (little-endian): the rubber sheet's. */
   depth: string;
+  /** Float32 depth for decompose (0 = unknown allowed), base64; `depth` when omitted. */
+  dioramaDepth?: string;
+  /** Int32 label map (−1 = none) for decompose's masks, base64. */
+  masks?: string;
+  /** Also render every view's footprint pass (RenderedView.footprint). */
+  footprint?: boolean;
   intrinsics: Intrinsics;
   /** Methods to build, in this order. */
   methods: ViewMethod[];
@@ -83,6 +101,8 @@ export interface RenderedView {
   magenta: string;
   /** Same over opaque green. */
   green: string;
+  /** With `footprint`: the footprint pass over black (footprint-material.ts encoding), base64. */
+  footprint?: string;
 }
 
 export interface MethodResult {
@@ -140,15 +160,56 @@ function withoutInpainting(dec: Decomposition): Decomposition {
   return { ...dec, layers };
 }
 
-function makeCamera(scene: Scene, intr: Intrinsics, height: number, minZ: number, maxZ: number): FreeCamera {
+function makeCamera(scene: Scene, intr: Intrinsics, width: number, height: number, minZ: number, maxZ: number): FreeCamera {
   const cam = new FreeCamera('evalCamera', new Vector3(0, 0, 0), scene);
   cam.fovMode = Camera.FOVMODE_VERTICAL_FIXED;
   cam.fov = 2 * Math.atan(height / (2 * intr.fy));
   cam.minZ = minZ;
   cam.maxZ = maxZ;
   cam.upVector = new Vector3(0, 1, 0);
+  // Row-vector convention: clip.x = m0·x + m8·z, clip.y = m5·y + m9·z, clip.w = z; m5 = 2fy/H is the fov.
+  const scratch = new Array<number>(16);
+  cam.onProjectionMatrixChangedObservable.add(() => {
+    const m = cam.getProjectionMatrix();
+    const aspect = cam.getEngine().getAspectRatio(cam);
+    for (let i = 0; i < 16; i++) scratch[i] = m.m[i]!;
+    scratch[0] = (scratch[5]! * (intr.fx / intr.fy)) / aspect;
+    scratch[8] = (2 * intr.cx - width) / (aspect * height);
+    scratch[9] = (height - 2 * intr.cy) / height;
+    Matrix.FromArrayToRef(scratch, 0, m);
+  });
   scene.activeCamera = cam;
   return cam;
+}
+
+/** A mesh with the texture and depth remap its footprint material needs. */
+interface FootprintSource {
+  mesh: Mesh;
+  texture: BaseTexture;
+  remap: Vector2;
+}
+
+/**
+ * Renders the footprint pass of every view: each source mesh's material swapped for its footprint material,
+ * cleared to black, then the materials restored and the footprint materials disposed.
+ */
+async function renderFootprints(scene: Scene, cam: FreeCamera, views: ViewSpec[], sources: FootprintSource[], W: number, H: number): Promise<Record<string, string>> {
+  const saved: (Material | null)[] = sources.map((s) => s.mesh.material);
+  const mats = sources.map((s, k) => createFootprintMaterial(`footprint.${k}`, s.texture, s.remap, scene));
+  sources.forEach((s, k) => (s.mesh.material = mats[k]!));
+  const out: Record<string, string> = {};
+  try {
+    await scene.whenReadyAsync();
+    for (const v of views) {
+      cam.position = new Vector3(...v.position);
+      cam.setTarget(new Vector3(...v.target));
+      out[v.name] = encodeBase64(await renderAndRead(scene, [0, 0, 0], W, H));
+    }
+  } finally {
+    sources.forEach((s, k) => (s.mesh.material = saved[k]!));
+    for (const m of mats) m.dispose(true, false);
+  }
+  return out;
 }
 
 /** Renders the current scene once over `clear` and reads the canvas back as RGBA rows, top row first. */
@@ -204,11 +265,19 @@ expose({
     const depthBytes = decodeBase64(req.depth);
     if (image.data.length !== W * H * 4) throw new Error(`image has ${image.data.length} bytes; expected ${W * H * 4}`);
     if (depthBytes.length !== W * H * 4) throw new Error(`depth has ${depthBytes.length} bytes; expected ${W * H * 4} (float32 per pixel)`);
-    // The eval camera is a symmetric Babylon frustum: principal point at the centre, square pixels.
-    if (Math.abs(intrinsics.cx - W / 2) > 1e-3 * W || Math.abs(intrinsics.cy - H / 2) > 1e-3 * H || Math.abs(intrinsics.fx / intrinsics.fy - 1) > 1e-6) {
-      throw new Error(`renderScene: expected fx = fy and the principal point at the image centre; found ${JSON.stringify(intrinsics)} for ${W}x${H}`);
-    }
     const depth = new Float32Array(depthBytes.buffer, 0, W * H);
+    let dioramaDepth = depth;
+    if (req.dioramaDepth !== undefined) {
+      const b = decodeBase64(req.dioramaDepth);
+      if (b.length !== W * H * 4) throw new Error(`dioramaDepth has ${b.length} bytes; expected ${W * H * 4} (float32 per pixel)`);
+      dioramaDepth = new Float32Array(b.buffer, 0, W * H);
+    }
+    let labels: Int32Array | null = null;
+    if (req.masks !== undefined) {
+      const b = decodeBase64(req.masks);
+      if (b.length !== W * H * 4) throw new Error(`masks have ${b.length} bytes; expected ${W * H * 4} (int32 label per pixel)`);
+      labels = new Int32Array(b.buffer, 0, W * H);
+    }
     let zMin = Infinity;
     let zMax = 0;
     for (let i = 0; i < depth.length; i++) {
@@ -227,19 +296,21 @@ expose({
     const needsLayers = req.methods.some((m) => m !== 'rubberSheet');
     if (needsLayers) {
       const t0 = performance.now();
-      dec = await decompose({ image, depth, intrinsics }, { ...req.decompose });
+      dec = await decompose({ image, depth: dioramaDepth, intrinsics, ...(labels ? { masks: { kind: 'labels' as const, labels } } : {}) }, { ...req.decompose });
       response.decomposeMs = performance.now() - t0;
       response.layers = dec.layers.length;
     }
     for (const method of req.methods) {
       const scene = new Scene(e);
       scene.skipPointerMovePicking = true;
-      const cam = makeCamera(scene, intrinsics, H, minZ, maxZ);
+      const cam = makeCamera(scene, intrinsics, W, H, minZ, maxZ);
+      const sources: FootprintSource[] = [];
       let dispose: () => void;
       let layerMeshes: Mesh[] = [];
       const views = [...req.views, ...(req.extraViews?.[method] ?? [])];
       if (method === 'rubberSheet') {
         const sheet = CreateRubberSheet(scene, image, depth, intrinsics);
+        sources.push({ mesh: sheet.mesh, texture: sheet.texture, remap: new Vector2(1, 0) });
         dispose = () => sheet.dispose();
       } else {
         const only = req.onlyLayers;
@@ -252,6 +323,13 @@ expose({
         }
         dispose = () => nodes.dispose();
         layerMeshes = nodes.layers.slice();
+        // nodes.textures[k] is the texture of nodes.layers[k] (built together); the slice as in createDioramaNodes.
+        const count = dec!.layers.length;
+        nodes.layers.forEach((mesh, k) => {
+          const layer = (mesh.metadata as { diorama: { layer: number } }).diorama.layer;
+          const remap = nodes.depthMode === 'layered' ? depthSliceRemap(count - 1 - layer, count, e.isNDCHalfZRange, e.useReverseDepthBuffer) : new Vector2(1, 0);
+          sources.push({ mesh, texture: nodes.textures[k]!, remap });
+        });
       }
       const rendered = await renderViews(scene, cam, views, W, H);
       if (method !== 'rubberSheet' && req.backdropPass && layerMeshes.length > 0) {
@@ -260,6 +338,10 @@ expose({
         const b = await renderViews(scene, cam, views, W, H);
         for (const m of layerMeshes) m.isVisible = true;
         for (const [name, v] of Object.entries(b)) rendered[`${name}@back`] = v;
+      }
+      if (req.footprint) {
+        const fp = await renderFootprints(scene, cam, views, sources, W, H);
+        for (const [name, b64] of Object.entries(fp)) rendered[name]!.footprint = b64;
       }
       response.methods[method] = { views: rendered };
       dispose();
