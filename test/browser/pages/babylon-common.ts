@@ -148,9 +148,11 @@ export async function renderPixels(scene: Scene, camera: Camera, width: number, 
 }
 
 /** Fraction of pixels exactly equal to the clear colour (0, 0, 0). */
-export function holeFraction(a: ArrayLike<number>, pixels: number): number {
+export function holeFraction(a: ArrayLike<number>, pixels: number, reference?: ArrayLike<number>): number {
+  // With a reference render, a pixel that is black there too is content (photos have black pixels), not a hole.
+  const black = (p: ArrayLike<number>, i: number): boolean => p[i * 4] === 0 && p[i * 4 + 1] === 0 && p[i * 4 + 2] === 0;
   let n = 0;
-  for (let i = 0; i < pixels; i++) if (a[i * 4] === 0 && a[i * 4 + 1] === 0 && a[i * 4 + 2] === 0) n++;
+  for (let i = 0; i < pixels; i++) if (black(a, i) && !(reference && black(reference, i))) n++;
   return n / pixels;
 }
 

@@ -124,7 +124,7 @@ expose({
         psnrPluginVsPhoto: renderPsnr(pluginRender, image),
         psnrReloadVsPlugin: renderPsnr(reloadRender, { width: W, height: H, data: pluginRender }),
         psnrReloadVsPhoto: renderPsnr(reloadRender, image),
-        holesReload: holeFraction(reloadRender, W * H),
+        holesReload: holeFraction(reloadRender, W * H, pluginRender),
       };
       if (args.dump) (out as Record<string, unknown>).pixels = toBase64(reloadRender);
       for (const m of loaded.meshes) m.dispose(false, true);
