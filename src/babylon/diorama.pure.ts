@@ -43,7 +43,7 @@ import { DioramaError, throwIfAborted } from '../core/errors';
 import type { DecomposeInput, Intrinsics, MasksInput, RGBAImage } from '../core/types';
 import { decodeImageInBrowser, loadDepth, resampleDepth } from '../io/browser-decode';
 import { DioramaFileLoaderMetadata } from './diorama.metadata';
-import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaStageEvent } from './diorama.options';
+import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaModelOptions, type DioramaStageEvent } from './diorama.options';
 import { createDioramaNodes, dioramaLayerName, type DioramaNodes } from './nodes';
 export * from './diorama.types';
 
@@ -314,10 +314,16 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       inverse = est.isInverse ?? inverse;
       intrinsics = intrinsics ?? est.intrinsics;
       masks = est.masks;
+    } else if (opt.models) {
+      const est = await estimateWithModels(image, opt.models, signal);
+      src = { width: W, height: H, data: est.depth };
+      inverse = est.isInverse;
+      intrinsics = intrinsics ?? est.intrinsics;
+      masks = est.masks;
     } else {
       throw new DioramaError(
         'INVALID_OPTION',
-        'no depth for the photo: pass pluginOptions.diorama.depth ({ data, width, height }, or a .pfm / .npy / 16-bit .png in millimetres) or a depth estimator (pluginOptions.diorama.estimateDepth, e.g. from diorama/models)',
+        'no depth for the photo: pass pluginOptions.diorama.depth ({ data, width, height }, or a .pfm / .npy / 16-bit .png in millimetres), a depth estimator (pluginOptions.diorama.estimateDepth), or let the default models run (do not set models: false)',
       );
     }
     let depth = src.width === W && src.height === H ? src.data : resampleDepth(src, W, H);
@@ -329,6 +335,31 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       depth = scaled;
     }
     return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}) };
+  }
+}
+
+/**
+ * Runs the `models` option on the photo: loads diorama/models on demand (dynamic import), the depth model (and SAM3
+ * automatic masks when asked), estimates, and releases everything.
+ */
+async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, signal: AbortSignal) {
+  const { PhotoPipeline, loaderEstimator } = await import('../models/decompose-photo');
+  const pipeline = await PhotoPipeline.load(
+    {
+      runtime: { ...(m.wasmPaths !== undefined ? { wasmPaths: m.wasmPaths } : {}), ...(m.executionProviders ? { executionProviders: m.executionProviders } : {}) },
+      depth: m.depth ?? 'da3-small',
+      masks: m.masks ? {} : false,
+      modelBaseUrl: m.modelBaseUrl,
+      precision: m.precision,
+      ...(m.cache === false ? { cache: false as const } : {}),
+      onDownloadProgress: m.onDownloadProgress,
+    },
+    { signal },
+  );
+  try {
+    return await loaderEstimator(pipeline)(image, signal);
+  } finally {
+    await pipeline.dispose();
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { hasChromium, openPage, REPO_ROOT, useHarness } from './harness';
 import { writeModels } from '../fixtures/make-models';
+import { writeHub } from '../fixtures/make-hub-models';
 import { makeScene } from '../fixtures/scene';
 
 describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)', () => {
@@ -12,12 +13,55 @@ describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)
     timeout: 120_000,
     async before() {
       await writeModels();
+      writeHub();
       const s = makeScene({ width: 320, height: 240 });
       mkdirSync(join(REPO_ROOT, 'out', 'models'), { recursive: true });
       const png = await sharp(Buffer.from(s.image.data), { raw: { width: 320, height: 240, channels: 4 } }).png().toBuffer();
       writeFileSync(join(REPO_ROOT, 'out', 'models', 'photo.png'), png);
     },
   });
+
+  it('a photo alone: ImportMeshAsync with no depth runs the default DA3 model from a mirror, with byte progress per file', async () => {
+    const { page, errors } = await openPage(h(), 'test/browser/pages/babylon-models.page.ts');
+    const origin = new URL(page.url()).origin;
+    const r = (await page.evaluate((o) => window.diorama.importPhotoAlone({ engine: 'webgl', photo: '/out/models/photo.png', modelBaseUrl: `${o}/out/hub` }), origin)) as {
+      ok: boolean;
+      layers: number;
+      meshes: number;
+      message: string;
+      progress: Record<string, { loaded: number; total: number; events: number }>;
+    };
+    expect(r.message).toBe('');
+    expect(r.ok).toBe(true);
+    expect(r.layers).toBeGreaterThanOrEqual(2);
+    expect(r.meshes).toBe(r.layers);
+    const base = '/onnx-community/depth-anything-v3-small/resolve/main/onnx/';
+    expect(Object.keys(r.progress).sort()).toEqual([`${base}model.onnx`, `${base}model.onnx_data`]);
+    for (const p of Object.values(r.progress)) {
+      expect(p.total).toBeGreaterThan(0);
+      expect(p.loaded).toBe(p.total);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('a photo alone with the models unreachable: MODEL_FETCH naming the URL and the ways forward; the scene is unchanged', async () => {
+    const { page } = await openPage(h(), 'test/browser/pages/babylon-models.page.ts');
+    const origin = new URL(page.url()).origin;
+    const r = (await page.evaluate((o) => window.diorama.importPhotoAlone({ engine: 'webgl', photo: '/out/models/photo.png', modelBaseUrl: `${o}/out/no-such-hub` }), origin)) as {
+      ok: boolean;
+      code: string;
+      message: string;
+      meshesAfter: number;
+      before: number;
+    };
+    expect(r.ok).toBe(false);
+    expect(r.code).toBe('MODEL_FETCH');
+    expect(r.message).toContain(`${origin}/out/no-such-hub/onnx-community/depth-anything-v3-small/resolve/main/onnx/model.onnx`);
+    expect(r.message).toMatch(/modelBaseUrl.*pass a depth map/);
+    expect(r.meshesAfter).toBe(r.before);
+    await page.close();
+  }, 300_000);
 
   for (const engine of ['webgl', 'webgpu'] as const) {
     it(`builds the layered scene from the photo alone (${engine})`, async () => {
