@@ -17,9 +17,16 @@ import type { Page } from 'puppeteer-core';
 import { bundleEntry, callPage, hasChromium, openPage, useHarness } from './harness';
 import sharp from 'sharp';
 import { tinyModelOutput as out, writeModels } from '../fixtures/make-models';
+import { writeHub } from '../fixtures/make-hub-models';
 
 describe.skipIf(!hasChromium)('models in Chromium', () => {
-  const h = useHarness({ timeout: 180_000, before: writeModels });
+  const h = useHarness({
+    timeout: 180_000,
+    async before() {
+      await writeModels();
+      writeHub();
+    },
+  });
   let page: Page;
   let errors: string[];
   let webgpu = false;
@@ -29,6 +36,22 @@ describe.skipIf(!hasChromium)('models in Chromium', () => {
   }, 180_000);
 
   const call = <T>(fn: string, args: unknown): Promise<T> => callPage<T>(page, fn, args);
+
+  for (const ep of ['wasm', 'webgpu'] as const) {
+    it(`every registry contract (loaded by id from a mirror in the public layout) computes its known function on ${ep}`, async (ctx) => {
+      if (ep === 'webgpu' && !webgpu) ctx.skip('no WebGPU adapter in this Chromium');
+      const r = await call<{ out: Record<string, { provider: string; err: number; contract: string }>; warnings: string[] }>('registryContracts', { ep });
+      expect(Object.keys(r.out)).toEqual(['da3-small', 'da3-nhwc', 'da2-small', 'sam3-tracker']);
+      expect(r.out['da3-small']!.contract).toBe('depth-anything-3');
+      expect(r.out['da3-nhwc']!.contract).toBe('depth-anything-3-nhwc-uint8');
+      for (const [k, v] of Object.entries(r.out)) {
+        expect(v.provider, k).toBe(ep);
+        // One Slice/Add (or Cast/Div/Sub) chain in f32 on values ≤ 5.3, no resampling: a few ulp (1e-5).
+        expect(v.err, k).toBeLessThan(1e-5);
+      }
+      expect(r.warnings).toEqual([]);
+    }, 180_000);
+  }
 
   it('webgpu and wasm give the same depth (identity-size photo: the known function)', async (ctx) => {
     if (!webgpu) ctx.skip('no WebGPU adapter in this Chromium');
