@@ -21,6 +21,8 @@ export type DioramaDepthEstimate = {
   intrinsics?: Intrinsics;
   /** Instance masks at the photo's size (e.g. SAM3's), used unless the `masks` option is given. */
   masks?: MasksInput;
+  /** 'metric' (metres) or 'relative' (up to scale). Default: 'relative' for inverse depth, else 'metric'. */
+  depthKind?: 'metric' | 'relative';
 };
 
 /**

@@ -250,7 +250,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     this._notify('image', 1);
 
     this._notify('depth', 0);
-    const { depth, depthIsInverse, intrinsics, masks } = await this._resolveDepth(image, signal);
+    const { depth, depthIsInverse, intrinsics, masks, depthKind } = await this._resolveDepth(image, signal, toBytes(data));
     throwIfAborted(signal);
     this._notify('depth', 1);
 
@@ -278,6 +278,10 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       mipmaps: opt.mipmaps,
       layerFilter: meshNames.length ? (l) => meshNames.includes(dioramaLayerName(rootName, l.index)) : undefined,
     });
+    // What the scene's geometry can be trusted for: metric or relative depth, real or guessed intrinsics (shared
+    // with the glTF extras object of the root).
+    const rootMeta = (nodes.root.metadata as { diorama?: Record<string, unknown> } | null)?.diorama;
+    if (rootMeta) Object.assign(rootMeta, { intrinsicsKnown: result.intrinsicsKnown, depthKind });
     this.nodes = nodes;
     this._notify('nodes', 1);
     opt.onNodesCreated?.(nodes);
@@ -292,7 +296,8 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
   private async _resolveDepth(
     image: RGBAImage,
     signal: AbortSignal,
-  ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput }> {
+    photoBytes: Uint8Array,
+  ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput; depthKind: 'metric' | 'relative' }> {
     const opt = this.options;
     // Checked before any depth is fetched or estimated: a bad scale must not cost a model run.
     if (!(opt.depthScale > 0) || !Number.isFinite(opt.depthScale)) throw new DioramaError('INVALID_OPTION', `depthScale must be a positive finite number; found ${opt.depthScale}`);
@@ -301,6 +306,8 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     let inverse = opt.depthIsInverse;
     let intrinsics = opt.intrinsics;
     let masks: MasksInput | undefined;
+    // A depth map in metres is metric; inverse values are metric only with a scale (depthScale = f·B).
+    let depthKind: 'metric' | 'relative' = opt.depthIsInverse && opt.depthScale === 1 ? 'relative' : 'metric';
     if (opt.depth !== undefined && opt.depth !== null) {
       src = await loadDepth(opt.depth, signal);
     } else if (opt.estimateDepth) {
@@ -314,12 +321,14 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       inverse = est.isInverse ?? inverse;
       intrinsics = intrinsics ?? est.intrinsics;
       masks = est.masks;
+      depthKind = est.depthKind ?? (inverse ? 'relative' : 'metric');
     } else if (opt.models) {
-      const est = await estimateWithModels(image, opt.models, signal);
+      const est = await estimateWithModels(image, opt.models, signal, photoBytes);
       src = { width: W, height: H, data: est.depth };
       inverse = est.isInverse;
       intrinsics = intrinsics ?? est.intrinsics;
       masks = est.masks;
+      depthKind = est.depthKind;
     } else {
       throw new DioramaError(
         'INVALID_OPTION',
@@ -334,7 +343,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       for (let i = 0; i < depth.length; i++) scaled[i] = depth[i]! * k;
       depth = scaled;
     }
-    return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}) };
+    return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}), depthKind };
   }
 }
 
@@ -342,7 +351,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
  * Runs the `models` option on the photo: loads diorama/models on demand (dynamic import), the depth model (and SAM3
  * automatic masks when asked), estimates, and releases everything.
  */
-async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, signal: AbortSignal) {
+async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, signal: AbortSignal, photoBytes: Uint8Array) {
   const { PhotoPipeline, loaderEstimator } = await import('../models/decompose-photo');
   const pipeline = await PhotoPipeline.load(
     {
@@ -357,7 +366,8 @@ async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, sign
     { signal },
   );
   try {
-    return await loaderEstimator(pipeline)(image, signal);
+    // The photo's bytes carry its EXIF focal length (intrinsics, and the metric scale of DA3Metric).
+    return await loaderEstimator(pipeline, { exif: photoBytes })(image, signal);
   } finally {
     await pipeline.dispose();
   }

@@ -274,9 +274,12 @@ export interface PhotoEstimate {
  * runs depth and, when the pipeline has a segmenter, masks. Intrinsics are passed on only when they are not
  * the field-of-view guess (the loader then applies its own `fieldOfView`).
  */
-export function loaderEstimator(pipeline: PhotoPipeline): (image: RGBAImage, signal: AbortSignal) => Promise<PhotoEstimate> {
+export function loaderEstimator(
+  pipeline: PhotoPipeline,
+  options: { exif?: Uint8Array | ArrayBuffer | Blob | ExifFocalTags; exifOptions?: ExifOptions } = {},
+): (image: RGBAImage, signal: AbortSignal) => Promise<PhotoEstimate> {
   return async (image, signal) => {
-    const d = await pipeline.depth.estimate(image, { signal });
+    const d = await pipeline.depth.estimate(image, { signal, exif: options.exif, exifOptions: options.exifOptions });
     throwIfAborted(signal);
     let masks: MasksInput | undefined;
     if (pipeline.segmenter) masks = resolveSam3Masks(await pipeline.segmenter.segment(image, { signal })).masks;

@@ -18,6 +18,9 @@ describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)
       mkdirSync(join(REPO_ROOT, 'out', 'models'), { recursive: true });
       const png = await sharp(Buffer.from(s.image.data), { raw: { width: 320, height: 240, channels: 4 } }).png().toBuffer();
       writeFileSync(join(REPO_ROOT, 'out', 'models', 'photo.png'), png);
+      // The same photo as a JPEG whose EXIF says 24 mm (35 mm equivalent).
+      const jpeg = await sharp(Buffer.from(s.image.data), { raw: { width: 320, height: 240, channels: 4 } }).jpeg({ quality: 95 }).withExif({ IFD2: { FocalLengthIn35mmFilm: '24' } }).toBuffer();
+      writeFileSync(join(REPO_ROOT, 'out', 'models', 'photo-exif.jpg'), jpeg);
     },
   });
 
@@ -30,9 +33,14 @@ describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)
       meshes: number;
       message: string;
       progress: Record<string, { loaded: number; total: number; events: number }>;
+      depthKind: string;
+      intrinsicsKnown: boolean;
     };
     expect(r.message).toBe('');
     expect(r.ok).toBe(true);
+    // DA3 main series: relative depth; no EXIF in the PNG: the field-of-view guess, said so.
+    expect(r.depthKind).toBe('relative');
+    expect(r.intrinsicsKnown).toBe(false);
     expect(r.layers).toBeGreaterThanOrEqual(2);
     expect(r.meshes).toBe(r.layers);
     const base = '/onnx-community/depth-anything-v3-small/resolve/main/onnx/';
@@ -42,6 +50,24 @@ describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)
       expect(p.loaded).toBe(p.total);
     }
     expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('a JPEG alone takes its focal length from EXIF: intrinsics known, fx = 24 mm equivalent', async () => {
+    const { page } = await openPage(h(), 'test/browser/pages/babylon-models.page.ts');
+    const origin = new URL(page.url()).origin;
+    const r = (await page.evaluate((o) => window.diorama.importPhotoAlone({ engine: 'webgl', photo: '/out/models/photo-exif.jpg', modelBaseUrl: `${o}/out/hub` }), origin)) as {
+      ok: boolean;
+      message: string;
+      intrinsicsKnown: boolean;
+      depthKind: string;
+      fx: number;
+    };
+    expect(r.message).toBe('');
+    expect(r.intrinsicsKnown).toBe(true);
+    expect(r.depthKind).toBe('relative');
+    // 35 mm equivalent: f_px = f35 · diag_px / diag_35mm (io/exif.ts), 320×240 → 24·400/43.27 px.
+    expect(r.fx).toBeCloseTo((24 * Math.hypot(320, 240)) / Math.hypot(36, 24), 3);
     await page.close();
   }, 300_000);
 

@@ -39,12 +39,25 @@ expose({
         },
       });
       const nodes = getDioramaNodes(result.meshes[0]);
-      const out = { ok: true, layers: nodes?.layers.length ?? 0, meshes: result.meshes.filter((m) => m.getTotalVertices() > 0).length, progress, code: '', message: '', meshesAfter: 0, before };
+      const meta = (result.transformNodes[0]!.metadata as { diorama: { intrinsicsKnown?: boolean; depthKind?: string; intrinsics: { fx: number } } }).diorama;
+      const out = {
+        ok: true,
+        layers: nodes?.layers.length ?? 0,
+        meshes: result.meshes.filter((m) => m.getTotalVertices() > 0).length,
+        progress,
+        code: '',
+        message: '',
+        meshesAfter: 0,
+        before,
+        intrinsicsKnown: meta.intrinsicsKnown,
+        depthKind: meta.depthKind,
+        fx: meta.intrinsics.fx,
+      };
       nodes?.dispose();
       return out;
     } catch (e) {
       const inner = (e as { innerError?: { code?: string; message?: string } }).innerError;
-      return { ok: false, layers: 0, meshes: 0, progress, code: inner?.code ?? '', message: inner?.message ?? String(e), meshesAfter: scene.meshes.length, before };
+      return { ok: false, layers: 0, meshes: 0, progress, code: inner?.code ?? '', message: inner?.message ?? String(e), meshesAfter: scene.meshes.length, before, intrinsicsKnown: undefined, depthKind: undefined, fx: 0 };
     } finally {
       scene.dispose();
       engine.dispose();
