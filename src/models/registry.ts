@@ -3,8 +3,9 @@
  *
  * A source is one of:
  *   - a registry id ('da3-small', 'da2-small', …) — public Hugging Face exports, see MODEL_REGISTRY;
- *   - `{ id, precision?, baseUrl?, revision? }` — a registry entry, optionally from a mirror (`baseUrl` replaces
- *     the Hugging Face `resolve/<revision>/` prefix: point it at a local copy of the repository's files);
+ *   - `{ id, precision?, baseUrl?, modelBaseUrl?, revision? }` — a registry entry, optionally from a mirror:
+ *     `modelBaseUrl` replaces the public host and keeps its layout (`<modelBaseUrl>/<repo>/resolve/<revision>/<file>`),
+ *     `baseUrl` replaces the whole prefix (point it at the folder holding the entry's files);
  *   - a URL string (in Node, a string with a slash or an .onnx suffix that is not an http(s)/data/blob URL is a file path) or
  *     `{ url, externalData?, sha256?, precision? }`;
  *   - `{ path, externalData?, sha256? }` — a local file (Node);
@@ -282,8 +283,8 @@ export interface LoadModelOptions extends FetchOptions {
   choosePrecision?: (requested: Precision | 'auto', available: readonly Precision[]) => Precision;
   /**
    * A mirror of the public hosts for registry ids, in their layout: `<modelBaseUrl>/<repo>/resolve/<revision>/<file>`
-   * for Hugging Face entries (the layout `huggingface-cli download --local-dir` does not keep; copy the files under
-   * that path), `<modelBaseUrl>/<repo>/releases/download/<tag>/<file>` for GitHub-release entries.
+   * for Hugging Face entries (`huggingface-cli download <repo> --local-dir <root>/<repo>/resolve/main` writes it),
+   * `<modelBaseUrl>/<repo>/releases/download/<tag>/<file>` for GitHub-release entries.
    */
   modelBaseUrl?: string;
 }

@@ -616,9 +616,20 @@ export class ModelRuntime {
         this._sessions.add(s);
         return s;
       }
+      // An operator the build has no kernel for (e.g. a quantized export's integer ops on a build without them):
+      // say which, and what to do, rather than suggesting a corrupt file.
+      const why = messageOf(lastError);
+      const op = /No Op registered for (\w+)|Could not find an implementation for (\w+)/.exec(why);
+      if (op) {
+        throw modelError(
+          'MODEL_LOAD',
+          `model '${name}' for '${contract.id}' uses operator ${op[1] ?? op[2]}, which onnxruntime (${this.providers.join(', ')}) does not implement: this file cannot run here; choose another precision (e.g. 'fp32') or another export (${why})`,
+          lastError,
+        );
+      }
       throw modelError(
         'MODEL_LOAD',
-        `cannot load model '${name}' (${model.bytes.byteLength} bytes) for '${contract.id}': ${messageOf(lastError)}. The file may be truncated, corrupt or not an ONNX model`,
+        `cannot load model '${name}' (${model.bytes.byteLength} bytes) for '${contract.id}': ${why}. The file may be truncated, corrupt or not an ONNX model`,
         lastError,
       );
     });

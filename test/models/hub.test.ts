@@ -24,6 +24,7 @@ import { Sam3Concepts, Sam3Tracker } from '../../src/models/sam3';
 import { rgbImage } from '../fixtures/images';
 import { da3Model, tinyModelOutput as out } from '../fixtures/make-models';
 import { buildTinyTokenizer } from '../fixtures/make-sam3-models';
+import { GraphBuilder } from '../fixtures/onnx/writer';
 import { rejection } from './helpers';
 import { type HubServer, startHubServer } from './hub-server';
 
@@ -186,6 +187,15 @@ describe('registry entries through the real adapters', () => {
     expect(e.message).toContain("'rgb'");
     expect(e.message).toContain("'dist'");
     expect(e.message).toContain(DA3_NHWC_CONTRACT.id);
+  });
+
+  it('a file using an operator onnxruntime-web does not implement → MODEL_LOAD naming the operator and the way forward', async () => {
+    const g = new GraphBuilder('unsupported');
+    g.output(g.op('NoSuchOp', [g.input('pixel_values', 'float32', ['B', 3, 'H', 'W'])]), 'float32', ['B', 1, 'H', 'W'], 'predicted_depth');
+    const e = await rejection(loadDepthModel(rt, { bytes: g.toModel(), name: 'model_quantized.onnx' }));
+    expect(e.code).toBe('MODEL_LOAD');
+    expect(e.message).toContain('uses operator NoSuchOp');
+    expect(e.message).toMatch(/choose another precision/);
   });
 
   it('every registry entry names its files under the public host layout', () => {
