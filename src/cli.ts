@@ -218,7 +218,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof DioramaError) console.error(`diorama: ${err.code}: ${err.message}`);
+    if (err instanceof DioramaError) {
+      console.error(`diorama: ${err.code}: ${err.message}`);
+      if (err.code === 'MODEL_FETCH') console.error('diorama: on the command line: --model-base-url <mirror> (or $DIORAMA_MODEL_BASE_URL), or --depth <file>');
+    }
     else console.error('diorama:', err);
     process.exit(1);
   },
