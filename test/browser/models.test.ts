@@ -18,6 +18,7 @@ import { bundleEntry, callPage, hasChromium, openPage, useHarness } from './harn
 import sharp from 'sharp';
 import { tinyModelOutput as out, writeModels } from '../fixtures/make-models';
 import { writeHub } from '../fixtures/make-hub-models';
+import { startHubServer } from '../models/hub-server';
 
 describe.skipIf(!hasChromium)('models in Chromium', () => {
   const h = useHarness({
@@ -109,6 +110,33 @@ describe.skipIf(!hasChromium)('models in Chromium', () => {
     expect(r.feedError).toMatch(/^MODEL_RUN: .*another device/);
     expect(r.warnings.filter((w) => w.includes('sharing refused'))).toHaveLength(1);
   }, 180_000);
+
+  it('a dropped connection or a 404 from a cross-origin mirror: MODEL_FETCH, nothing in the Cache API; a retry succeeds and is cached', async () => {
+    const hub = await startHubServer();
+    try {
+      const data = '/onnx-community/depth-anything-v3-small/resolve/main/onnx/model.onnx_data';
+      type R = { code: string; message: string; cachedModel: boolean; cachedData: boolean; fromCache: string[] };
+      for (const fault of ['drop', '404'] as const) {
+        hub.faults.set(data, fault);
+        const bad = await call<R>('mirrorLoad', { modelBaseUrl: hub.url, reset: true });
+        expect(bad.code).toBe('MODEL_FETCH');
+        expect(bad.message).toContain(hub.url + data);
+        expect(bad.message).toMatch(/modelBaseUrl.*pass a depth map/);
+        expect(bad.cachedData).toBe(false);
+        hub.faults.clear();
+        const ok = await call<R>('mirrorLoad', { modelBaseUrl: hub.url, reset: false });
+        expect(ok.code).toBe('');
+        expect(ok.cachedData).toBe(true);
+        expect(ok.cachedModel).toBe(true);
+      }
+      const before = hub.hits.get(data);
+      const again = await call<R>('mirrorLoad', { modelBaseUrl: hub.url, reset: false });
+      expect(again.fromCache.sort()).toEqual(['model.onnx', 'model.onnx_data']);
+      expect(hub.hits.get(data)).toBe(before);
+    } finally {
+      await hub.close();
+    }
+  }, 120_000);
 
   it('the Cache API serves the second load of a model file', async () => {
     const r = await call<{ firstCached: boolean; firstLast: { loaded: number; total: number }; second: boolean[]; entry: boolean; hasIntrinsics: string }>('browserCache', {});

@@ -9,6 +9,7 @@ import { expose } from './boot';
 import type { RGBAImage } from '../../../src/core/types';
 import { loadDepthModel } from '../../../src/models/da3';
 import { type DownloadProgress } from '../../../src/models/fetch';
+import { loadModelBytes } from '../../../src/models/registry';
 import { createRuntime, type ExecutionProvider, type GpuTensor } from '../../../src/models/runtime';
 import { ModelWorkerClient } from '../../../src/models/worker-client';
 import { decomposePhoto } from '../../../src/models/decompose-photo';
@@ -266,6 +267,32 @@ expose({
   },
 
   /** Model files through the Cache API: the second load is served from the cache. */
+  /**
+   * da3-small by registry id from a (cross-origin) mirror with the Cache API as cache: the outcome, and whether
+   * each of its two files is in the cache afterwards.
+   */
+  async mirrorLoad(args: { modelBaseUrl: string; reset: boolean }) {
+    if (args.reset) await caches.delete('diorama-models');
+    const base = `${args.modelBaseUrl}/onnx-community/depth-anything-v3-small/resolve/main/onnx/`;
+    const progress: DownloadProgress[] = [];
+    let code = '';
+    let message = '';
+    try {
+      await loadModelBytes('da3-small', { modelBaseUrl: args.modelBaseUrl, onProgress: (p) => progress.push(p) });
+    } catch (e) {
+      code = (e as { code?: string }).code ?? 'not a DioramaError';
+      message = (e as Error).message;
+    }
+    const store = await caches.open('diorama-models');
+    return {
+      code,
+      message,
+      cachedModel: !!(await store.match(base + 'model.onnx')),
+      cachedData: !!(await store.match(base + 'model.onnx_data')),
+      fromCache: progress.filter((p) => p.cached).map((p) => p.file.slice(base.length)),
+    };
+  },
+
   async browserCache() {
     const rt = await createRuntime({ executionProviders: ['wasm'], wasmPaths: WASM_PATHS });
     const url = MODELS + 'da3-tiny-camera.onnx';
