@@ -11,6 +11,10 @@
  *   A model whose input H, W are fixed numbers (e.g. 504×504 exports) gets exactly that size (aspect not kept).
  *   DA2 (HF DPT processor): target 518 "keep aspect ratio": the scale closer to 1 of 518/H and 518/W is used for
  *   both axes, then each side is rounded to a multiple of 14; fixed-size exports get their fixed size.
+ *   uint8 NHWC exports (DA3_NHWC_CONTRACT, normalisation inside the graph): the photo is letterboxed into the S×S
+ *   canvas (letterboxBox: uniform scale min(S/W, S/H), centred, zeros around), fed as RGB bytes; the photo's part of
+ *   the output is cropped before the resize back, so the padding never reaches the depth.
+ * Which contract a file follows is read from the session's inputs (runtime.createSession with DA3_CONTRACTS).
  * Post-processing: the output map (any h×w) is resized to the photo with bilinear interpolation in inverse depth
  *   (resample.ts); confidence and sky bilinearly. Intrinsics K of the processed image map to the photo by
  *   fx·W/w, cx·W/w, fy·H/h, cy·H/h (pixel-edge convention: the centre w/2 maps to W/2).
@@ -318,7 +322,10 @@ export class DepthModel {
     let scale = 1;
     let metric = false;
     if (this.kind === 'da3-metric') {
-      const focal = ((intrinsics.fx * w) / W + (intrinsics.fy * h) / H) / 2;
+      // Focal in processed-image pixels: per-axis scales w/W, h/H, or the letterbox's one uniform scale.
+      const sx = box ? box.width / W : w / W;
+      const sy = box ? box.height / H : h / H;
+      const focal = (intrinsics.fx * sx + intrinsics.fy * sy) / 2;
       scale = focal / 300;
       metric = true;
     } else if (this.kind === 'da3-nested') {
