@@ -423,7 +423,10 @@ export class Sam3Tracker {
       const withBox = !!idx[0]!.p.box;
       throwIfAborted(options.signal);
       const N = idx.length;
-      const P = Math.max(1, ...idx.map(({ p }) => p.points?.length ?? 0));
+      // A box alone is fed with no points at all (input_points [1,1,0,2], input_labels [1,1,0]), as the
+      // exporter's own pipeline does (transformers.js Sam2Model.forward, "only boxes"); point batches pad
+      // shorter prompts with padLabel.
+      const P = withBox ? (idx[0]!.p.points?.length ?? 0) : Math.max(1, ...idx.map(({ p }) => p.points?.length ?? 0));
       const points = new Float32Array(N * P * 2);
       const labels = new BigInt64Array(N * P).fill(BigInt(this.padLabel));
       const boxes = withBox ? new Float32Array(N * 4) : undefined;

@@ -176,6 +176,9 @@ describe.skipIf(!hasChromium)('models in Chromium', () => {
     expect(r.abortCode).toBe('ABORTED');
     expect(['webgpu', 'wasm']).toContain(r.provider);
     expect(r.info.providers[0]).toBe(r.provider);
-    expect(errors.filter((e) => !/WebGPU|powerPreference/.test(e))).toEqual([]);
+    // Expected console lines: WebGPU notices; onnxruntime's note that shape ops of the registry models run on the
+    // CPU under the WebGPU EP; the failed loads the mirror-fault test provokes on purpose (404, cut connection).
+    const expected = /WebGPU|powerPreference|VerifyEachNodeIsAssignedToAnEp|ERR_CONTENT_LENGTH_MISMATCH|status of 404/;
+    expect(errors.filter((e) => !expected.test(e))).toEqual([]);
   }, 180_000);
 });

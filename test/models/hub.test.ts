@@ -143,14 +143,21 @@ describe('registry entries through the real adapters', () => {
     const sam = await Sam3Tracker.load(rt, {}, { modelBaseUrl: hub.url, cache: false });
     let runs = 0;
     const run = sam.decoder.run.bind(sam.decoder);
+    const feeds: { boxes: number; points: readonly number[]; labels: readonly number[] }[] = [];
     (sam.decoder as { run: typeof run }).run = (f, o) => {
       runs++;
-      expect(f.input_boxes!.dims[1]).toBeLessThanOrEqual(1);
+      feeds.push({ boxes: f.input_boxes!.dims[1]!, points: f.input_points!.dims, labels: f.input_labels!.dims });
       return run(f, o);
     };
     const emb = await sam.embed(ramp(400, 300));
     const res = await sam.predict(emb, [{ box: [10, 10, 100, 100] }, { points: [{ x: 50, y: 50 }] }, { box: [200, 50, 300, 150] }, { points: [{ x: 20, y: 20 }] }]);
     expect(runs).toBe(3); // the two point prompts together, each box alone
+    // transformers.js's feeds: points [1,N,P,2] with no box; a box alone: [1,1,4] with points [1,1,0,2], labels [1,1,0].
+    expect(feeds).toEqual([
+      { boxes: 0, points: [1, 2, 1, 2], labels: [1, 2, 1] },
+      { boxes: 1, points: [1, 1, 0, 2], labels: [1, 1, 0] },
+      { boxes: 1, points: [1, 1, 0, 2], labels: [1, 1, 0] },
+    ]);
     expect(res[0]!.masks[0]!.bbox).toEqual({ x: 10, y: 10, width: 90, height: 90 });
     expect(res[2]!.masks[0]!.bbox).toEqual({ x: 200, y: 50, width: 100, height: 100 });
     emb.dispose();
