@@ -42,8 +42,11 @@ export type DioramaDownloadProgress = { file: string; loaded: number; total: num
 export type DioramaModelOptions = {
   /** Depth model: a registry id ('da3-small', 'da3-base', 'da2-small', 'da3-small-nhwc', …) or a URL. Default 'da3-small'. */
   depth?: string;
-  /** Also run SAM3 automatic masks (the tracker, about 1 GB in fp16). Default false. */
-  masks?: boolean;
+  /**
+   * Also run SAM3 automatic masks (the tracker, about 1 GB in fp16): true for SAM2's defaults (32×32 point grid),
+   * or the grid to use. Default false.
+   */
+  masks?: boolean | { pointsPerSide?: number; pointsPerBatch?: number };
   /** 'auto' (fp16 on WebGPU with shader-f16, else fp32), 'fp32', 'fp16' or 'q8'. Default 'auto'. */
   precision?: 'auto' | 'fp32' | 'fp16' | 'q8';
   /** Mirror of the public model hosts in their layout (`<modelBaseUrl>/<repo>/resolve/<revision>/<file>`). Default: the public hosts. */

@@ -281,7 +281,8 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     // What the scene's geometry can be trusted for: metric or relative depth, real or guessed intrinsics (shared
     // with the glTF extras object of the root).
     const rootMeta = (nodes.root.metadata as { diorama?: Record<string, unknown> } | null)?.diorama;
-    if (rootMeta) Object.assign(rootMeta, { intrinsicsKnown: result.intrinsicsKnown, depthKind });
+    const masksFrom = opt.masks ? 'option' : masks ? 'model' : 'depth';
+    if (rootMeta) Object.assign(rootMeta, { intrinsicsKnown: result.intrinsicsKnown, depthKind, masksFrom, maskCount: result.stats.maskCount });
     this.nodes = nodes;
     this._notify('nodes', 1);
     opt.onNodesCreated?.(nodes);
@@ -357,7 +358,7 @@ async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, sign
     {
       runtime: { ...(m.wasmPaths !== undefined ? { wasmPaths: m.wasmPaths } : {}), ...(m.executionProviders ? { executionProviders: m.executionProviders } : {}) },
       depth: m.depth ?? 'da3-small',
-      masks: m.masks ? {} : false,
+      masks: m.masks ? { automatic: typeof m.masks === 'object' ? m.masks : {} } : false,
       modelBaseUrl: m.modelBaseUrl,
       precision: m.precision,
       ...(m.cache === false ? { cache: false as const } : {}),

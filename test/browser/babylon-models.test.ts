@@ -35,12 +35,15 @@ describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)
       progress: Record<string, { loaded: number; total: number; events: number }>;
       depthKind: string;
       intrinsicsKnown: boolean;
+      maskCount: number;
+      masksFrom: string;
     };
     expect(r.message).toBe('');
     expect(r.ok).toBe(true);
     // DA3 main series: relative depth; no EXIF in the PNG: the field-of-view guess, said so.
     expect(r.depthKind).toBe('relative');
     expect(r.intrinsicsKnown).toBe(false);
+    expect(r.masksFrom).toBe('depth'); // no SAM3: the core segments the depth map's discontinuities
     expect(r.layers).toBeGreaterThanOrEqual(2);
     expect(r.meshes).toBe(r.layers);
     const base = '/onnx-community/depth-anything-v3-small/resolve/main/onnx/';
@@ -50,6 +53,29 @@ describe.skipIf(!hasChromium)('Babylon loader + models (tiny DA3 and SAM3, wasm)
       expect(p.loaded).toBe(p.total);
     }
     expect(errors).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('a photo alone with masks: true runs DA3 and SAM3 automatic masks (tracker files with external data) from the mirror', async () => {
+    const { page } = await openPage(h(), 'test/browser/pages/babylon-models.page.ts');
+    const origin = new URL(page.url()).origin;
+    const r = (await page.evaluate((o) => window.diorama.importPhotoAlone({ engine: 'webgl', photo: '/out/models/photo.png', modelBaseUrl: `${o}/out/hub`, masks: true }), origin)) as {
+      ok: boolean;
+      message: string;
+      layers: number;
+      maskCount: number;
+      masksFrom: string;
+      progress: Record<string, unknown>;
+    };
+    expect(r.message).toBe('');
+    const tracker = '/onnx-community/sam3-tracker-ONNX/resolve/main/onnx/';
+    for (const f of ['vision_encoder.onnx', 'vision_encoder.onnx_data', 'prompt_encoder_mask_decoder.onnx', 'prompt_encoder_mask_decoder.onnx_data']) {
+      expect(Object.keys(r.progress)).toContain(tracker + f);
+    }
+    // The tiny decoder answers each of the 36 grid points with its own rectangle: SAM3's label map reaches the core.
+    expect(r.masksFrom).toBe('model');
+    expect(r.maskCount).toBeGreaterThan(1);
+    expect(r.layers).toBeGreaterThanOrEqual(2);
     await page.close();
   }, 300_000);
 

@@ -14,7 +14,7 @@ RegisterDioramaLoader();
 
 expose({
   /** A photo alone: no depth, no estimator: the loader's default models run from a mirror in the Hugging Face layout. */
-  async importPhotoAlone(args: { engine: EngineKind; photo: string; modelBaseUrl: string }) {
+  async importPhotoAlone(args: { engine: EngineKind; photo: string; modelBaseUrl: string; masks?: boolean }) {
     const engine = await createEngine(args.engine);
     const scene = createScene(engine);
     const progress: Record<string, { loaded: number; total: number | undefined; events: number }> = {};
@@ -25,6 +25,7 @@ expose({
           diorama: {
             models: {
               modelBaseUrl: args.modelBaseUrl,
+              ...(args.masks ? { masks: { pointsPerSide: 6 } } : {}),
               wasmPaths: '/node_modules/onnxruntime-web/dist/',
               executionProviders: ['wasm'],
               cache: false,
@@ -52,12 +53,14 @@ expose({
         intrinsicsKnown: meta.intrinsicsKnown,
         depthKind: meta.depthKind,
         fx: meta.intrinsics.fx,
+        maskCount: (meta as { maskCount?: number }).maskCount ?? -1,
+        masksFrom: (meta as { masksFrom?: string }).masksFrom ?? '',
       };
       nodes?.dispose();
       return out;
     } catch (e) {
       const inner = (e as { innerError?: { code?: string; message?: string } }).innerError;
-      return { ok: false, layers: 0, meshes: 0, progress, code: inner?.code ?? '', message: inner?.message ?? String(e), meshesAfter: scene.meshes.length, before, intrinsicsKnown: undefined, depthKind: undefined, fx: 0 };
+      return { ok: false, layers: 0, meshes: 0, progress, code: inner?.code ?? '', message: inner?.message ?? String(e), meshesAfter: scene.meshes.length, before, intrinsicsKnown: undefined, depthKind: undefined, fx: 0, maskCount: -1, masksFrom: '' };
     } finally {
       scene.dispose();
       engine.dispose();
