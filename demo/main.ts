@@ -20,7 +20,7 @@ import { encodePFM } from '../src/io/pfm';
 import { DioramaView } from './view';
 import { layerColour } from './colours';
 import type { SampleInfo } from './samples';
-import type { DoneMessage, ModelFileSetting, ModelSettings, Prompt, PromptOutcome, PromptRequest, RunRequest, WorkerMessage } from './protocol';
+import type { DoneMessage, ModelFileSetting, ModelSettings, Prompt, PromptOutcome, ProgressMessage, PromptRequest, RunRequest, WorkerMessage } from './protocol';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -255,6 +255,7 @@ export class DemoApp {
       conceptDecoder: setting('concept-decoder'),
       conceptTokenizer: setting('concept-tokenizer'),
       segment: $<HTMLInputElement>('use-sam').checked,
+      modelBaseUrl: $<HTMLInputElement>('model-base-url').value.trim() || undefined,
       executionProvider: $<HTMLSelectElement>('model-ep').value as ModelSettings['executionProvider'],
     };
   }
@@ -313,7 +314,7 @@ export class DemoApp {
 
   private onWorkerMessage(m: WorkerMessage): void {
     if (m.id !== this.runId) return;
-    if (m.type === 'progress') this.progress(m.stage, m.fraction, m.detail);
+    if (m.type === 'progress') this.progress(m.stage, m.fraction, m.detail, undefined, m.bytes);
     else if (m.type === 'error') {
       // Cancel is the user's own doing, not a failure; the scene on screen stays.
       if (m.code === 'ABORTED') this.message('cancelled');
@@ -381,21 +382,29 @@ export class DemoApp {
     for (const li of Array.from($('stages').children) as HTMLLIElement[]) if (!li.classList.contains('done')) this.markDone(li);
   }
 
-  private progress(stage: string, fraction: number, detail?: string, ms?: number): void {
+  private progress(stage: string, fraction: number, detail?: string, ms?: number, bytes?: ProgressMessage['bytes']): void {
     const list = $('stages');
-    let li = list.querySelector<HTMLLIElement>(`li[data-stage="${stage}"]`);
+    let li = Array.from(list.children as HTMLCollectionOf<HTMLLIElement>).find((e) => e.dataset.stage === stage);
     if (!li) {
       // A new stage means the previous ones are over.
       this.markAllDone();
       li = document.createElement('li');
       li.dataset.stage = stage;
-      li.innerHTML = `<span class="name"></span><progress max="1" value="0"></progress><span class="time"></span>`;
-      li.querySelector('.name')!.textContent = STAGE_LABELS[stage] ?? stage;
+      li.innerHTML = `<span class="name"></span><progress max="1" value="0"></progress><span class="bytes"></span><span class="time"></span>`;
+      // Downloads: one bar per file ('download:<url>'), named by the file.
+      const label = stage.startsWith('download:') ? `download ${stage.slice(9).split('/').pop()}` : (STAGE_LABELS[stage] ?? stage);
+      li.querySelector('.name')!.textContent = label;
       list.append(li);
       this.stageStart.set(stage, performance.now());
     }
     li.querySelector('progress')!.value = fraction;
     if (detail) li.title = detail;
+    if (bytes) {
+      const mb = (n: number) => (n / 1e6).toFixed(n < 1e5 ? 3 : 1);
+      li.dataset.loaded = String(bytes.loaded);
+      if (bytes.total !== undefined) li.dataset.total = String(bytes.total);
+      li.querySelector('.bytes')!.textContent = bytes.cached ? 'cached' : `${mb(bytes.loaded)} / ${bytes.total !== undefined ? mb(bytes.total) : '?'} MB`;
+    }
     if (fraction >= 1) this.markDone(li, ms);
   }
 

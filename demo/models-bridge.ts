@@ -27,8 +27,8 @@ import type { ModelFileSetting, ModelSettings, Prompt, PromptOutcome } from './p
 /** Where the SAM3 tokenizer comes from when the settings leave it empty: the model's own tokenizer.json. */
 export const DEFAULT_SAM3_TOKENIZER_URL = 'https://huggingface.co/facebook/sam3/resolve/main/tokenizer.json';
 
-/** Progress callback of the worker: (stage, fraction in [0, 1], detail). */
-export type Progress = (stage: string, fraction: number, detail?: string) => void;
+/** Progress callback of the worker: (stage, fraction in [0, 1], detail, byte progress of download stages). */
+export type Progress = (stage: string, fraction: number, detail?: string, bytes?: { loaded: number; total?: number; cached: boolean }) => void;
 
 interface Ctx {
   signal: AbortSignal;
@@ -47,8 +47,19 @@ function keyOf(s: ModelFileSetting | undefined): string {
   return s?.url || 'default';
 }
 
+/** One progress bar per model file: stage `download:<url>` with its loaded/total bytes. */
 function downloadProgress(progress: Progress): (p: DownloadProgress) => void {
-  return (p) => progress('download', p.total ? p.loaded / p.total : 0, `${p.file}: ${p.loaded} bytes${p.cached ? ' (cached)' : ''}`);
+  return (p) =>
+    progress(`download:${p.file}`, p.total ? p.loaded / p.total : p.cached ? 1 : 0, `${p.file}: ${p.loaded}${p.total !== undefined ? `/${p.total}` : ''} bytes${p.cached ? ' (cached)' : ''}`, {
+      loaded: p.loaded,
+      ...(p.total !== undefined ? { total: p.total } : {}),
+      cached: p.cached,
+    });
+}
+
+/** Load options shared by every model of the settings (download progress, mirror). */
+function loadOptions(settings: ModelSettings, ctx: Ctx) {
+  return { signal: ctx.signal, onProgress: downloadProgress(ctx.progress), ...(settings.modelBaseUrl ? { modelBaseUrl: settings.modelBaseUrl } : {}) };
 }
 
 /** A loaded model kept while its settings key stays the same. */
@@ -98,27 +109,27 @@ class ModelSet {
   /** The depth model of the settings (registry default: DA3-Small). */
   async depthModel(settings: ModelSettings, ctx: Ctx): Promise<DepthModel> {
     const rt = await this.rt(settings, ctx);
-    return this.depth.get(keyOf(settings.depth), ctx, async () =>
-      loadDepthModel(rt, (await source(settings.depth)) ?? 'da3-small', { signal: ctx.signal, onProgress: downloadProgress(ctx.progress) }),
+    return this.depth.get(`${keyOf(settings.depth)}|${settings.modelBaseUrl ?? ''}`, ctx, async () =>
+      loadDepthModel(rt, (await source(settings.depth)) ?? 'da3-small', loadOptions(settings, ctx)),
     );
   }
 
   /** The SAM3 tracker (vision encoder + prompt decoder) of the settings. */
   async trackerModel(settings: ModelSettings, ctx: Ctx): Promise<Sam3Tracker> {
     const rt = await this.rt(settings, ctx);
-    return this.tracker.get(`${keyOf(settings.samEncoder)}|${keyOf(settings.samDecoder)}`, ctx, async () => {
+    return this.tracker.get(`${keyOf(settings.samEncoder)}|${keyOf(settings.samDecoder)}|${settings.modelBaseUrl ?? ''}`, ctx, async () => {
       const visionEncoder = await source(settings.samEncoder);
       const decoder = await source(settings.samDecoder);
-      return Sam3Tracker.load(rt, { ...(visionEncoder ? { visionEncoder } : {}), ...(decoder ? { decoder } : {}) }, { signal: ctx.signal, onProgress: downloadProgress(ctx.progress) });
+      return Sam3Tracker.load(rt, { ...(visionEncoder ? { visionEncoder } : {}), ...(decoder ? { decoder } : {}) }, loadOptions(settings, ctx));
     });
   }
 
   /** The SAM3 concept graphs (detector vision encoder, text encoder, decoder) and tokenizer of the settings. */
   async conceptModel(settings: ModelSettings, ctx: Ctx): Promise<Sam3Concepts> {
     const rt = await this.rt(settings, ctx);
-    const key = [settings.conceptVision, settings.conceptText, settings.conceptDecoder, settings.conceptTokenizer].map(keyOf).join('|');
+    const key = [settings.conceptVision, settings.conceptText, settings.conceptDecoder, settings.conceptTokenizer].map(keyOf).join('|') + `|${settings.modelBaseUrl ?? ''}`;
     return this.concepts.get(key, ctx, async () => {
-      const opts = { signal: ctx.signal, onProgress: downloadProgress(ctx.progress) };
+      const opts = loadOptions(settings, ctx);
       const tokenizer = await loadTokenizer(settings.conceptTokenizer, opts);
       const visionEncoder = await source(settings.conceptVision);
       const textEncoder = await source(settings.conceptText);

@@ -34,6 +34,8 @@ export interface ModelSettings {
   conceptDecoder?: ModelFileSetting;
   conceptTokenizer?: ModelFileSetting;
   segment: boolean;
+  /** Mirror of the public model hosts in their layout (diorama/models `modelBaseUrl`); empty = the public hosts. */
+  modelBaseUrl?: string;
   /** 'auto' = WebGPU when the worker has an adapter, else wasm. */
   executionProvider?: 'auto' | 'webgpu' | 'wasm';
 }
@@ -87,6 +89,8 @@ export interface ProgressMessage {
   fraction: number;
   /** Bytes for download stages. */
   detail?: string;
+  /** Download stages (`download:<url>`): the file's byte progress. */
+  bytes?: { loaded: number; total?: number; cached: boolean };
 }
 
 /** What a prompt did, for the page's message line and tests. */

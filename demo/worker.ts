@@ -10,7 +10,7 @@ import { decompose, DioramaError, DEFAULT_MAX_PIXELS, type Decomposition, type M
 import { decodeNPY } from '../src/io/npy';
 import { decodeGreyPNG } from '../src/io/png16';
 import { decodeDepthBytes, decodeImageInBrowser } from '../src/io/browser-decode';
-import type { PromptSession } from './models-bridge';
+import type { Progress, PromptSession } from './models-bridge';
 import type { DoneMessage, NoticeMessage, PromptRequest, RunRequest, WorkerMessage, WorkerRequest } from './protocol';
 
 const running = new Map<number, AbortController>();
@@ -60,8 +60,8 @@ async function decodeLabels(file: Blob, name: string, concepts?: string[]): Prom
 }
 
 /** The progress poster of request `id`. */
-function progressOf(id: number): (stage: string, fraction: number, detail?: string) => void {
-  return (stage, fraction, detail) => post({ type: 'progress', id, stage, fraction, ...(detail ? { detail } : {}) });
+function progressOf(id: number): Progress {
+  return (stage, fraction, detail, bytes) => post({ type: 'progress', id, stage, fraction, ...(detail ? { detail } : {}), ...(bytes ? { bytes } : {}) });
 }
 
 async function run(req: RunRequest, signal: AbortSignal): Promise<DoneMessage> {

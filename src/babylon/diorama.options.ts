@@ -21,6 +21,8 @@ export type DioramaDepthEstimate = {
   intrinsics?: Intrinsics;
   /** Instance masks at the photo's size (e.g. SAM3's), used unless the `masks` option is given. */
   masks?: MasksInput;
+  /** 'metric' (metres) or 'relative' (up to scale). Default: 'relative' for inverse depth, else 'metric'. */
+  depthKind?: 'metric' | 'relative';
 };
 
 /**
@@ -28,6 +30,36 @@ export type DioramaDepthEstimate = {
  * photo and the load's abort signal, resolves to its depth. Called only when no `depth` option is given.
  */
 export type DioramaDepthEstimator = (image: RGBAImage, signal: AbortSignal) => Promise<DioramaDepthEstimate>;
+
+/** Byte progress of one model file (diorama/models DownloadProgress). */
+export type DioramaDownloadProgress = { file: string; loaded: number; total: number | undefined; cached: boolean };
+
+/**
+ * The models the loader runs when neither `depth` nor `estimateDepth` is given (a photo alone). They are loaded
+ * from diorama/models on first use (a dynamic import: no model code is fetched by loads that bring their depth),
+ * run once, and released.
+ */
+export type DioramaModelOptions = {
+  /** Depth model: a registry id ('da3-small', 'da3-base', 'da2-small', 'da3-small-nhwc', …) or a URL. Default 'da3-small'. */
+  depth?: string;
+  /**
+   * Also run SAM3 automatic masks (the tracker, about 1 GB in fp16): true for SAM2's defaults (32×32 point grid),
+   * or the grid to use. Default false.
+   */
+  masks?: boolean | { pointsPerSide?: number; pointsPerBatch?: number };
+  /** 'auto' (fp16 on WebGPU with shader-f16, else fp32), 'fp32', 'fp16' or 'q8'. Default 'auto'. */
+  precision?: 'auto' | 'fp32' | 'fp16' | 'q8';
+  /** Mirror of the public model hosts in their layout (`<modelBaseUrl>/<repo>/resolve/<revision>/<file>`). Default: the public hosts. */
+  modelBaseUrl?: string;
+  /** Where onnxruntime-web's .wasm/.mjs files are served. Default: onnxruntime-web's own guess. */
+  wasmPaths?: string;
+  /** Execution providers to try. Default ['webgpu', 'wasm']. */
+  executionProviders?: ('webgpu' | 'wasm')[];
+  /** Keep downloads in the browser's Cache API. Default true. */
+  cache?: boolean;
+  /** Byte progress per model file. Default none. */
+  onDownloadProgress?: (progress: DioramaDownloadProgress) => void;
+};
 
 /** Stages reported by the loader, in order. The decompose() stages sit between 'depth' and 'nodes'. */
 export type DioramaLoadingStage = 'image' | 'depth' | Stage | 'nodes' | 'complete';
@@ -60,6 +92,12 @@ export type DioramaLoaderOptions = {
   depthScale: number;
   /** Depth estimator used when no `depth` is given (see {@link DioramaDepthEstimator}). Default none. */
   estimateDepth: DioramaDepthEstimator | undefined;
+  /**
+   * Models run when neither `depth` nor `estimateDepth` is given (see {@link DioramaModelOptions}); false: fail with
+   * INVALID_OPTION instead. Default {} (DA3-Small from Hugging Face, no masks). Offline or blocked downloads fail with
+   * MODEL_FETCH, leaving the scene unchanged.
+   */
+  models: DioramaModelOptions | false;
   /** Camera intrinsics in pixels. Default: a `fieldOfView` guess (or the estimator's intrinsics). */
   intrinsics: Intrinsics | undefined;
   /** Horizontal field of view (degrees, longer side) assumed without intrinsics. Default 60. */
@@ -99,6 +137,7 @@ export const DIORAMA_LOADER_DEFAULTS: Readonly<DioramaLoaderOptions> = Object.fr
   depthIsInverse: false,
   depthScale: 1,
   estimateDepth: undefined,
+  models: {},
   intrinsics: undefined,
   fieldOfView: 60,
   masks: undefined,

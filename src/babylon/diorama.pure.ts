@@ -43,7 +43,7 @@ import { DioramaError, throwIfAborted } from '../core/errors';
 import type { DecomposeInput, Intrinsics, MasksInput, RGBAImage } from '../core/types';
 import { decodeImageInBrowser, loadDepth, resampleDepth } from '../io/browser-decode';
 import { DioramaFileLoaderMetadata } from './diorama.metadata';
-import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaStageEvent } from './diorama.options';
+import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaModelOptions, type DioramaStageEvent } from './diorama.options';
 import { createDioramaNodes, dioramaLayerName, type DioramaNodes } from './nodes';
 export * from './diorama.types';
 
@@ -250,7 +250,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     this._notify('image', 1);
 
     this._notify('depth', 0);
-    const { depth, depthIsInverse, intrinsics, masks } = await this._resolveDepth(image, signal);
+    const { depth, depthIsInverse, intrinsics, masks, depthKind } = await this._resolveDepth(image, signal, toBytes(data));
     throwIfAborted(signal);
     this._notify('depth', 1);
 
@@ -278,6 +278,11 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       mipmaps: opt.mipmaps,
       layerFilter: meshNames.length ? (l) => meshNames.includes(dioramaLayerName(rootName, l.index)) : undefined,
     });
+    // What the scene's geometry can be trusted for: metric or relative depth, real or guessed intrinsics (shared
+    // with the glTF extras object of the root).
+    const rootMeta = (nodes.root.metadata as { diorama?: Record<string, unknown> } | null)?.diorama;
+    const masksFrom = opt.masks ? 'option' : masks ? 'model' : 'depth';
+    if (rootMeta) Object.assign(rootMeta, { intrinsicsKnown: result.intrinsicsKnown, depthKind, masksFrom, maskCount: result.stats.maskCount });
     this.nodes = nodes;
     this._notify('nodes', 1);
     opt.onNodesCreated?.(nodes);
@@ -292,7 +297,8 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
   private async _resolveDepth(
     image: RGBAImage,
     signal: AbortSignal,
-  ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput }> {
+    photoBytes: Uint8Array,
+  ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput; depthKind: 'metric' | 'relative' }> {
     const opt = this.options;
     // Checked before any depth is fetched or estimated: a bad scale must not cost a model run.
     if (!(opt.depthScale > 0) || !Number.isFinite(opt.depthScale)) throw new DioramaError('INVALID_OPTION', `depthScale must be a positive finite number; found ${opt.depthScale}`);
@@ -301,6 +307,8 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     let inverse = opt.depthIsInverse;
     let intrinsics = opt.intrinsics;
     let masks: MasksInput | undefined;
+    // A depth map in metres is metric; inverse values are metric only with a scale (depthScale = f·B).
+    let depthKind: 'metric' | 'relative' = opt.depthIsInverse && opt.depthScale === 1 ? 'relative' : 'metric';
     if (opt.depth !== undefined && opt.depth !== null) {
       src = await loadDepth(opt.depth, signal);
     } else if (opt.estimateDepth) {
@@ -314,10 +322,18 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       inverse = est.isInverse ?? inverse;
       intrinsics = intrinsics ?? est.intrinsics;
       masks = est.masks;
+      depthKind = est.depthKind ?? (inverse ? 'relative' : 'metric');
+    } else if (opt.models) {
+      const est = await estimateWithModels(image, opt.models, signal, photoBytes);
+      src = { width: W, height: H, data: est.depth };
+      inverse = est.isInverse;
+      intrinsics = intrinsics ?? est.intrinsics;
+      masks = est.masks;
+      depthKind = est.depthKind;
     } else {
       throw new DioramaError(
         'INVALID_OPTION',
-        'no depth for the photo: pass pluginOptions.diorama.depth ({ data, width, height }, or a .pfm / .npy / 16-bit .png in millimetres) or a depth estimator (pluginOptions.diorama.estimateDepth, e.g. from diorama/models)',
+        'no depth for the photo: pass pluginOptions.diorama.depth ({ data, width, height }, or a .pfm / .npy / 16-bit .png in millimetres), a depth estimator (pluginOptions.diorama.estimateDepth), or let the default models run (do not set models: false)',
       );
     }
     let depth = src.width === W && src.height === H ? src.data : resampleDepth(src, W, H);
@@ -328,7 +344,33 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
       for (let i = 0; i < depth.length; i++) scaled[i] = depth[i]! * k;
       depth = scaled;
     }
-    return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}) };
+    return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}), depthKind };
+  }
+}
+
+/**
+ * Runs the `models` option on the photo: loads diorama/models on demand (dynamic import), the depth model (and SAM3
+ * automatic masks when asked), estimates, and releases everything.
+ */
+async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, signal: AbortSignal, photoBytes: Uint8Array) {
+  const { PhotoPipeline, loaderEstimator } = await import('../models/decompose-photo');
+  const pipeline = await PhotoPipeline.load(
+    {
+      runtime: { ...(m.wasmPaths !== undefined ? { wasmPaths: m.wasmPaths } : {}), ...(m.executionProviders ? { executionProviders: m.executionProviders } : {}) },
+      depth: m.depth ?? 'da3-small',
+      masks: m.masks ? { automatic: typeof m.masks === 'object' ? m.masks : {} } : false,
+      modelBaseUrl: m.modelBaseUrl,
+      precision: m.precision,
+      ...(m.cache === false ? { cache: false as const } : {}),
+      onDownloadProgress: m.onDownloadProgress,
+    },
+    { signal },
+  );
+  try {
+    // The photo's bytes carry its EXIF focal length (intrinsics, and the metric scale of DA3Metric).
+    return await loaderEstimator(pipeline, { exif: photoBytes })(image, signal);
+  } finally {
+    await pipeline.dispose();
   }
 }
 

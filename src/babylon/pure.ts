@@ -11,6 +11,8 @@ export {
   type DioramaLoaderOptions,
   type DioramaDepthEstimator,
   type DioramaDepthEstimate,
+  type DioramaModelOptions,
+  type DioramaDownloadProgress,
   type DioramaLoadingStage,
   type DioramaStageEvent,
 } from './diorama.options';

@@ -11,6 +11,10 @@
  *   A model whose input H, W are fixed numbers (e.g. 504×504 exports) gets exactly that size (aspect not kept).
  *   DA2 (HF DPT processor): target 518 "keep aspect ratio": the scale closer to 1 of 518/H and 518/W is used for
  *   both axes, then each side is rounded to a multiple of 14; fixed-size exports get their fixed size.
+ *   uint8 NHWC exports (DA3_NHWC_CONTRACT, normalisation inside the graph): the photo is letterboxed into the S×S
+ *   canvas (letterboxBox: uniform scale min(S/W, S/H), centred, zeros around), fed as RGB bytes; the photo's part of
+ *   the output is cropped before the resize back, so the padding never reaches the depth.
+ * Which contract a file follows is read from the session's inputs (runtime.createSession with DA3_CONTRACTS).
  * Post-processing: the output map (any h×w) is resized to the photo with bilinear interpolation in inverse depth
  *   (resample.ts); confidence and sky bilinearly. Intrinsics K of the processed image map to the photo by
  *   fx·W/w, cx·W/w, fy·H/h, cy·H/h (pixel-edge convention: the centre w/2 maps to W/2).
@@ -28,9 +32,9 @@ import type { Intrinsics, RGBAImage } from '../core/types';
 import { DEFAULT_FOV_DEGREES } from '../core/validate';
 import { type ExifFocalTags, type ExifIntrinsicsSource, type ExifOptions, intrinsicsFromExif, readExifFocalTags } from '../io/exif';
 import { modelError, validatePhoto } from './errors';
-import { type DepthModelKind, type LoadModelOptions, type ModelSource, loadModelBytes } from './registry';
+import { type DepthLayout, type DepthModelKind, type LoadModelOptions, type ModelSource, loadModelBytes } from './registry';
 import { resizeMap, resizeToNCHW } from './resample';
-import { type ExecutionProvider, type ModelContract, type ModelRuntime, type ModelSession, defineContract } from './runtime';
+import { type CpuTensor, type ExecutionProvider, type ModelContract, type ModelRuntime, type ModelSession, defineContract } from './runtime';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -39,17 +43,47 @@ export const DA3_PROCESS_RES = 504;
 export const DA2_PROCESS_RES = 518;
 export const PATCH_SIZE = 14;
 
-/** DA3 exports: `image` [B,3,H,W] (or [B,N,3,H,W]) → `depth` [B,1,h,w] (or [B,h,w]); optional camera outputs. */
+/**
+ * DA3 exports with float input (NCHW, or DA3's own [batch, views, 3, H, W] with one view for a photo) → depth.
+ * - onnx-community/depth-anything-v3-{small,base} (the registry default): `pixel_values` float32
+ *   [batch, views, 3, H, W] → `predicted_depth` per view. DA3's forward takes x (B, N, 3, H, W)
+ *   (ByteDance-Seed/Depth-Anything-3 src/depth_anything_3/model/da3.py) and its DualDPT head returns
+ *   [B, S, C, H, W] (src/depth_anything_3/model/dualdpt.py), so the per-view depth is [B, N, H, W]; exports that
+ *   keep or drop the channel/view axis ([B, N, 1, H, W], [B, 1, H, W], [B, H, W]) are accepted too.
+ * - Depth-branch exports with `image` [B, 3, H, W] → `depth` [B, 1, H, W].
+ * Optional camera outputs (conf, intrinsics, sky) are read when an export has them.
+ */
 export const DA3_CONTRACT: ModelContract = defineContract({
   id: 'depth-anything-3',
   inputs: [{ name: 'image', aliases: ['pixel_values', 'images', 'input'], types: ['float32'], shapes: [['B', 3, 'H', 'W'], ['B', 'N', 3, 'H', 'W']] }],
   outputs: [
-    { name: 'depth', aliases: ['predicted_depth', 'depths', 'output'], types: ['float32'], shapes: [['B', 1, 'h', 'w'], ['B', 'h', 'w']] },
-    { name: 'conf', aliases: ['confidence', 'depth_conf'], types: ['float32'], shapes: [['B', 1, 'h', 'w'], ['B', 'h', 'w']], optional: true },
-    { name: 'intrinsics', aliases: ['K', 'intrinsic'], types: ['float32'], shapes: [['B', 1, 3, 3], ['B', 3, 3]], optional: true },
-    { name: 'sky', aliases: ['sky_mask'], types: ['float32'], shapes: [['B', 1, 'h', 'w'], ['B', 'h', 'w']], optional: true },
+    {
+      name: 'depth',
+      aliases: ['predicted_depth', 'depths', 'output'],
+      types: ['float32'],
+      shapes: [['B', 1, 'h', 'w'], ['B', 'h', 'w'], ['B', 'N', 'h', 'w'], ['B', 'N', 1, 'h', 'w']],
+    },
+    { name: 'conf', aliases: ['confidence', 'depth_conf'], types: ['float32'], shapes: [['B', 1, 'h', 'w'], ['B', 'h', 'w'], ['B', 'N', 'h', 'w']], optional: true },
+    { name: 'intrinsics', aliases: ['K', 'intrinsic'], types: ['float32'], shapes: [['B', 1, 3, 3], ['B', 3, 3], ['B', 'N', 3, 3]], optional: true },
+    { name: 'sky', aliases: ['sky_mask'], types: ['float32'], shapes: [['B', 1, 'h', 'w'], ['B', 'h', 'w'], ['B', 'N', 'h', 'w']], optional: true },
   ],
 });
+
+/**
+ * The second DA3 contract: channels-last uint8 exports with the normalisation folded into the graph
+ * (zerochocobo/DepthAnything3_ONNX da3_small.onnx / da3_base.onnx): uint8 RGB [B, S, S, 3] (S = 518, or 1036 for the
+ * "_1036" files), the photo letterboxed into the square (scale = min(S/W, S/H), centred, black padding) → one
+ * S×S depth map per image. Source of the layout: a public consumer of these files (offline/da3_depth.py,
+ * "Folded-preprocess models take a uint8 (B,size,size,3) canvas and do the ImageNet normalize on-device").
+ */
+export const DA3_NHWC_CONTRACT: ModelContract = defineContract({
+  id: 'depth-anything-3-nhwc-uint8',
+  inputs: [{ name: 'image', aliases: ['pixel_values', 'images', 'input'], types: ['uint8'], shapes: [['B', 'H', 'W', 3]] }],
+  outputs: [{ name: 'depth', aliases: ['predicted_depth', 'depths', 'output'], types: ['float32'], shapes: [['B', 'h', 'w'], ['B', 1, 'h', 'w']] }],
+});
+
+/** The DA3 contracts, in the order a session is matched against them (the adapter follows the one that fits). */
+export const DA3_CONTRACTS: readonly ModelContract[] = Object.freeze([DA3_CONTRACT, DA3_NHWC_CONTRACT]);
 
 /** Depth Anything V2 exports: `pixel_values` [B,3,H,W] → `predicted_depth` [B,h,w] (disparity). */
 export const DA2_CONTRACT: ModelContract = defineContract({
@@ -109,6 +143,8 @@ export interface DepthResult {
   confidence?: Float32Array;
   /** Per-pixel sky score when the export has it. */
   sky?: Float32Array;
+  /** Input layout of the export that ran (float NCHW / [B,N,3,H,W], or uint8 NHWC letterboxed). */
+  layout: DepthLayout;
   /** The size the model ran at. */
   processedWidth: number;
   processedHeight: number;
@@ -135,29 +171,75 @@ export interface DepthModelOptions extends LoadModelOptions {
   processRes?: number;
 }
 
+/** Side of the square canvas of a uint8 NHWC export whose input size is symbolic (the public files are 518). */
+export const DA3_NHWC_SIDE = 518;
+
+/**
+ * Where the photo sits in a letterboxed S×S canvas (the NHWC export's preprocessing): scale = min(S/W, S/H),
+ * size round(W·scale) × round(H·scale) (at least 1), centred with floor((S − size)/2) — as the public consumer of
+ * those files does (offline/da3_depth.py `_letterbox`).
+ */
+export function letterboxBox(W: number, H: number, S: number): { x0: number; y0: number; width: number; height: number } {
+  const scale = Math.min(S / W, S / H);
+  const width = Math.min(S, Math.max(1, Math.round(W * scale)));
+  const height = Math.min(S, Math.max(1, Math.round(H * scale)));
+  return { x0: Math.floor((S - width) / 2), y0: Math.floor((S - height) / 2), width, height };
+}
+
 /** A loaded depth model. Create with loadDepthModel(); reuse across photos; dispose() when done. */
 export class DepthModel {
+  /** The input layout of the export, from the contract the session matched. */
+  readonly layout: DepthLayout;
+
   constructor(
     readonly session: ModelSession,
     readonly kind: DepthModelKind,
     readonly processRes: number,
-  ) {}
+  ) {
+    this.layout = session.contract.id === DA3_NHWC_CONTRACT.id ? 'nhwc-uint8' : 'nchw-float';
+  }
 
   /** The fixed [H, W] of the model input, or undefined when dynamic. */
   get fixedInputSize(): [number, number] | undefined {
     const b = this.session.inputs.get(this.kind === 'da2' ? 'pixel_values' : 'image');
     const s = b?.shape;
     if (!s) return undefined;
-    const h = s[s.length - 2];
-    const w = s[s.length - 1];
+    const nhwc = this.layout === 'nhwc-uint8';
+    const h = nhwc ? s[1] : s[s.length - 2];
+    const w = nhwc ? s[2] : s[s.length - 1];
     return typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? [h, w] : undefined;
   }
 
-  /** The size a W×H photo is processed at. */
+  /** The size a W×H photo is processed at (for NHWC exports: the square canvas). */
   processingSize(W: number, H: number): { width: number; height: number } {
     const fixed = this.fixedInputSize;
     if (fixed) return { width: fixed[1], height: fixed[0] };
+    if (this.layout === 'nhwc-uint8') return { width: DA3_NHWC_SIDE, height: DA3_NHWC_SIDE };
     return this.kind === 'da2' ? da2ProcessingSize(W, H, this.processRes) : da3ProcessingSize(W, H, this.processRes);
+  }
+
+  /**
+   * The uint8 NHWC canvas of a photo: RGB bytes of the photo resized (area when shrinking, cubic when growing,
+   * like the float path; rounded to the nearest byte) into its letterbox box, zeros around it.
+   */
+  private _letterbox(image: RGBAImage, w: number, h: number): { data: Uint8Array; box: { x0: number; y0: number; width: number; height: number } } {
+    const box = letterboxBox(image.width, image.height, Math.min(w, h));
+    // resizeToNCHW computes (v/255 − mean)/std; mean 0 and std 1/255 give the resampled byte value itself.
+    const inv = 1 / 255;
+    const planes = resizeToNCHW(image, box.width, box.height, [0, 0, 0], [inv, inv, inv]);
+    const data = new Uint8Array(w * h * 3);
+    const n = box.width * box.height;
+    for (let y = 0; y < box.height; y++) {
+      for (let x = 0; x < box.width; x++) {
+        const src = y * box.width + x;
+        const dst = ((box.y0 + y) * w + box.x0 + x) * 3;
+        for (let c = 0; c < 3; c++) {
+          const v = Math.round(planes[c * n + src]!);
+          data[dst + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+      }
+    }
+    return { data, box };
   }
 
   /** Runs the model on a photo and returns depth at the photo's resolution. */
@@ -170,19 +252,44 @@ export class DepthModel {
     const da2 = this.kind === 'da2';
     const t0 = performance.now();
     const { width: w, height: h } = this.processingSize(W, H);
-    const pixels = resizeToNCHW(image, w, h, IMAGENET_MEAN, IMAGENET_STD);
     const inName = da2 ? 'pixel_values' : 'image';
-    const rank = this.session.inputs.get(inName)?.shape?.length ?? 4;
-    const dims = rank === 5 ? [1, 1, 3, h, w] : [1, 3, h, w];
+    const nhwc = this.layout === 'nhwc-uint8';
+    let feed: CpuTensor;
+    let box: { x0: number; y0: number; width: number; height: number } | undefined;
+    if (nhwc) {
+      const lb = this._letterbox(image, w, h);
+      box = lb.box;
+      feed = { type: 'uint8', dims: [1, h, w, 3], data: lb.data };
+    } else {
+      const pixels = resizeToNCHW(image, w, h, IMAGENET_MEAN, IMAGENET_STD);
+      const rank = this.session.inputs.get(inName)?.shape?.length ?? 4;
+      // DA3's own layout: [batch, views, 3, H, W] with one view for a photo.
+      feed = { type: 'float32', dims: rank === 5 ? [1, 1, 3, h, w] : [1, 3, h, w], data: pixels };
+    }
     const t1 = performance.now();
-    const out = await this.session.run({ [inName]: { type: 'float32', dims, data: pixels } }, { signal });
+    const out = await this.session.run({ [inName]: feed }, { signal });
     const t2 = performance.now();
     throwIfAborted(signal);
 
-    const main = out[da2 ? 'predicted_depth' : 'depth']!;
-    const [oh, ow] = [main.dims[main.dims.length - 2]!, main.dims[main.dims.length - 1]!];
-    if (main.dims[0] !== 1 || main.data.length !== oh * ow) {
-      throw modelError('MODEL_CONTRACT', `depth output has shape [${main.dims.join(',')}]; expected one map for one image`);
+    const raw = out[da2 ? 'predicted_depth' : 'depth']!;
+    let [oh, ow] = [raw.dims[raw.dims.length - 2]!, raw.dims[raw.dims.length - 1]!];
+    if (raw.dims[0] !== 1 || raw.data.length !== oh * ow) {
+      throw modelError('MODEL_CONTRACT', `depth output has shape [${raw.dims.join(',')}]; expected one map for one image (and one view)`);
+    }
+    let mainData = raw.data as Float32Array;
+    if (box) {
+      // Crop the photo's part of the letterboxed map (scaled when the output grid differs from the input's).
+      const sx = ow / w;
+      const sy = oh / h;
+      const cx0 = Math.max(0, Math.round(box.x0 * sx));
+      const cy0 = Math.max(0, Math.round(box.y0 * sy));
+      const cw = Math.max(1, Math.min(ow - cx0, Math.round(box.width * sx)));
+      const ch = Math.max(1, Math.min(oh - cy0, Math.round(box.height * sy)));
+      const crop = new Float32Array(cw * ch);
+      for (let y = 0; y < ch; y++) crop.set(mainData.subarray((cy0 + y) * ow + cx0, (cy0 + y) * ow + cx0 + cw), y * cw);
+      mainData = crop;
+      ow = cw;
+      oh = ch;
     }
 
     // Intrinsics: caller > model output > EXIF > FOV default.
@@ -191,7 +298,7 @@ export class DepthModel {
     if (options.intrinsics) {
       intrinsics = { ...options.intrinsics };
       source = 'caller';
-    } else if (out.intrinsics) {
+    } else if (out.intrinsics && !box) {
       const k = out.intrinsics.data as Float32Array;
       // Row-major 3×3 in processed pixels: fx = K[0], cx = K[2], fy = K[4], cy = K[5].
       intrinsics = { fx: (k[0]! * W) / w, fy: (k[4]! * H) / h, cx: (k[2]! * W) / w, cy: (k[5]! * H) / h };
@@ -215,13 +322,16 @@ export class DepthModel {
     let scale = 1;
     let metric = false;
     if (this.kind === 'da3-metric') {
-      const focal = ((intrinsics.fx * w) / W + (intrinsics.fy * h) / H) / 2;
+      // Focal in processed-image pixels: per-axis scales w/W, h/H, or the letterbox's one uniform scale.
+      const sx = box ? box.width / W : w / W;
+      const sy = box ? box.height / H : h / H;
+      const focal = (intrinsics.fx * sx + intrinsics.fy * sy) / 2;
       scale = focal / 300;
       metric = true;
     } else if (this.kind === 'da3-nested') {
       metric = true;
     }
-    const depth = resizeMap(main.data as Float32Array, ow, oh, W, H, { inverse: true, scale });
+    const depth = resizeMap(mainData, ow, oh, W, H, { inverse: true, scale });
     const result: DepthResult = {
       width: W,
       height: H,
@@ -233,6 +343,7 @@ export class DepthModel {
       intrinsicsSource: source,
       processedWidth: w,
       processedHeight: h,
+      layout: this.layout,
       provider: this.session.provider,
       timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: 0 },
     };
@@ -270,7 +381,7 @@ export async function loadDepthModel(runtime: ModelRuntime, source: ModelSource,
     choosePrecision: options.choosePrecision ?? ((r, a) => runtime.choosePrecision(r, a)),
   });
   const kind: DepthModelKind = options.kind ?? loaded.entry?.kind ?? 'da3-main';
-  const contract = kind === 'da2' ? DA2_CONTRACT : DA3_CONTRACT;
-  const session = await runtime.createSession(loaded, contract);
+  // DA3: the session's inputs pick the contract (float NCHW/5-D, or uint8 NHWC).
+  const session = await runtime.createSession(loaded, kind === 'da2' ? [DA2_CONTRACT] : DA3_CONTRACTS);
   return new DepthModel(session, kind, options.processRes ?? (kind === 'da2' ? DA2_PROCESS_RES : DA3_PROCESS_RES));
 }

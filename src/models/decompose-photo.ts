@@ -20,9 +20,10 @@ import { throwIfAborted } from '../core/errors';
 import type { Decomposition, Intrinsics, MasksInput, RGBAImage, Stage } from '../core/types';
 import type { ExifFocalTags, ExifOptions } from '../io/exif';
 import { type DepthModel, type DepthModelOptions, type DepthResult, type EstimateOptions, loadDepthModel } from './da3';
+import type { ModelCache } from './cache';
 import type { DownloadProgress } from './fetch';
 import type { ModelSource } from './registry';
-import { type ModelRuntime, type RuntimeOptions, createRuntime } from './runtime';
+import { type ModelRuntime, type Precision, type RuntimeOptions, createRuntime } from './runtime';
 import {
   type Sam3AutoOptions,
   type Sam3ConceptOptions,
@@ -60,8 +61,16 @@ export interface PhotoModels {
    * the depth map's own discontinuities).
    */
   masks?: MaskSegmenter | (Sam3TrackerSources & { automatic?: Sam3AutoOptions }) | { concepts: readonly string[]; sources: Sam3ConceptSources; options?: Sam3ConceptOptions } | false;
-  /** Download progress of model files. */
+  /** Download progress of model files (loaded/total bytes per file). */
   onDownloadProgress?: (p: DownloadProgress) => void;
+  /** Mirror of the public model hosts, in their layout (LoadModelOptions.modelBaseUrl). Default: the public hosts. */
+  modelBaseUrl?: string;
+  /** Precision of the registry models ('auto': the runtime's choice). Default 'auto'. */
+  precision?: Precision | 'auto';
+  /** Model cache (false: none). Default: the platform's (Cache API / ~/.cache/diorama or $DIORAMA_CACHE_DIR). */
+  cache?: ModelCache | false;
+  /** Node disk-cache folder. Default $DIORAMA_CACHE_DIR, else ~/.cache/diorama. */
+  cacheDir?: string;
 }
 
 export interface DecomposePhotoOptions extends Omit<DecomposeOptions, 'onProgress'> {
@@ -81,6 +90,8 @@ export interface DecomposePhotoOptions extends Omit<DecomposeOptions, 'onProgres
 /** The core decomposition plus what the models produced. */
 export interface PhotoDecomposition extends Decomposition {
   depth: DepthResult;
+  /** 'metric' (metres) or 'relative' (correct up to one global scale): from the depth model's kind. */
+  depthKind: 'metric' | 'relative';
   /** The segmentation model's masks (before resolution into `labels`), when a model ran. */
   maskSet?: Sam3MaskSet;
   modelTimings: { loadMs: number; depthMs: number; segmentMs: number };
@@ -144,7 +155,14 @@ export class PhotoPipeline {
           owned.push(runtime);
         }
       }
-      const fetchOpts = { signal, onProgress: models.onDownloadProgress };
+      const fetchOpts = {
+        signal,
+        onProgress: models.onDownloadProgress,
+        ...(models.modelBaseUrl !== undefined ? { modelBaseUrl: models.modelBaseUrl } : {}),
+        ...(models.precision !== undefined ? { precision: models.precision } : {}),
+        ...(models.cache !== undefined ? { cache: models.cache } : {}),
+        ...(models.cacheDir !== undefined ? { cacheDir: models.cacheDir } : {}),
+      };
       let depth: DepthEstimator;
       if (isEstimator(models.depth)) depth = models.depth;
       else {
@@ -213,7 +231,7 @@ export class PhotoPipeline {
       },
       { ...core, onProgress },
     );
-    return { ...result, depth, maskSet, modelTimings: { loadMs: this.loadMs, depthMs: t1 - t0, segmentMs: t2 - t1 } };
+    return { ...result, depth, depthKind: depth.metric ? 'metric' : 'relative', maskSet, modelTimings: { loadMs: this.loadMs, depthMs: t1 - t0, segmentMs: t2 - t1 } };
   }
 
   /** Releases the models and runtime this pipeline loaded (not the ones passed in loaded). */
@@ -244,6 +262,10 @@ export interface PhotoEstimate {
   isInverse: boolean;
   intrinsics?: Intrinsics;
   masks?: MasksInput;
+  /** 'metric' when the depth is in metres, 'relative' when it is known only up to scale (and shift, for disparity). */
+  depthKind: 'metric' | 'relative';
+  /** Where the intrinsics came from ('fov-default' = a field-of-view guess: not passed on). */
+  intrinsicsSource: string;
 }
 
 /**
@@ -252,9 +274,12 @@ export interface PhotoEstimate {
  * runs depth and, when the pipeline has a segmenter, masks. Intrinsics are passed on only when they are not
  * the field-of-view guess (the loader then applies its own `fieldOfView`).
  */
-export function loaderEstimator(pipeline: PhotoPipeline): (image: RGBAImage, signal: AbortSignal) => Promise<PhotoEstimate> {
+export function loaderEstimator(
+  pipeline: PhotoPipeline,
+  options: { exif?: Uint8Array | ArrayBuffer | Blob | ExifFocalTags; exifOptions?: ExifOptions } = {},
+): (image: RGBAImage, signal: AbortSignal) => Promise<PhotoEstimate> {
   return async (image, signal) => {
-    const d = await pipeline.depth.estimate(image, { signal });
+    const d = await pipeline.depth.estimate(image, { signal, exif: options.exif, exifOptions: options.exifOptions });
     throwIfAborted(signal);
     let masks: MasksInput | undefined;
     if (pipeline.segmenter) masks = resolveSam3Masks(await pipeline.segmenter.segment(image, { signal })).masks;
@@ -263,6 +288,8 @@ export function loaderEstimator(pipeline: PhotoPipeline): (image: RGBAImage, sig
       isInverse: d.quantity === 'disparity',
       ...(d.intrinsicsSource === 'fov-default' ? {} : { intrinsics: d.intrinsics }),
       ...(masks ? { masks } : {}),
+      depthKind: d.metric ? 'metric' : 'relative',
+      intrinsicsSource: d.intrinsicsSource,
     };
   };
 }

@@ -30,12 +30,29 @@ export interface FetchOptions {
   cacheDir?: string;
   /** Expected SHA-256 (hex, any case). A mismatch throws MODEL_INTEGRITY and nothing is cached. */
   sha256?: string;
+  /**
+   * Expected size in bytes. A download of another length throws MODEL_FETCH and nothing is cached; a cached entry
+   * of another length is dropped and downloaded again.
+   */
+  expectedBytes?: number;
   /** fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;
   /** Extra request headers (e.g. an Authorization header for gated models). */
   headers?: Record<string, string>;
   /** Receives warnings (cache failures). Default console.warn. */
   onWarning?: (message: string) => void;
+}
+
+/**
+ * The two ways forward every MODEL_FETCH message names (offline machines, blocked hosts, gated repositories).
+ * Exported so that entry points (loader, CLI, demo) can show the same words.
+ */
+export const MODEL_FETCH_HINT =
+  'serve the model files yourself and pass `modelBaseUrl` (Hugging Face layout <modelBaseUrl>/<repo>/resolve/<revision>/<file>), or pass a depth map';
+
+/** A MODEL_FETCH error for `url`: what failed, then the two ways forward. */
+export function fetchError(url: string, what: string, cause?: unknown): DioramaError {
+  return modelError('MODEL_FETCH', `cannot download ${url}: ${what}; ${MODEL_FETCH_HINT}`, cause);
 }
 
 function abortError(signal: AbortSignal): DioramaError {
@@ -84,11 +101,9 @@ export async function fetchModelFile(url: string, options: FetchOptions = {}): P
   if (cache) {
     const hit = await cache.get(url);
     if (hit) {
-      let ok = true;
-      if (sha256) {
-        ok = (await sha256Hex(hit)) === sha256.trim().toLowerCase();
-        if (!ok) await cache.delete(url);
-      }
+      let ok = options.expectedBytes === undefined || hit.byteLength === options.expectedBytes;
+      if (ok && sha256) ok = (await sha256Hex(hit)) === sha256.trim().toLowerCase();
+      if (!ok) await cache.delete(url);
       if (ok) {
         onProgress?.({ file: url, loaded: hit.byteLength, total: hit.byteLength, cached: true });
         return hit;
@@ -97,18 +112,18 @@ export async function fetchModelFile(url: string, options: FetchOptions = {}): P
   }
 
   const doFetch = options.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') throw modelError('MODEL_FETCH', `cannot download ${url}: no fetch() in this environment`);
+  if (typeof doFetch !== 'function') throw fetchError(url, 'no fetch() in this environment');
   let res: Response;
   try {
     res = await doFetch(url, { signal, headers: options.headers });
   } catch (e) {
     if (signal?.aborted) throw abortError(signal);
-    throw modelError('MODEL_FETCH', `cannot download ${url}: ${messageOf(e)}`, e);
+    throw fetchError(url, messageOf(e), e);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    const hint = res.status === 401 || res.status === 403 ? ' (gated model? pass an Authorization header or a local copy)' : '';
-    throw modelError('MODEL_FETCH', `cannot download ${url}: HTTP ${res.status} ${res.statusText}${hint}`);
+    const hint = res.status === 401 || res.status === 403 ? ' (gated model? pass an Authorization header through `headers`)' : '';
+    throw fetchError(url, `HTTP ${res.status} ${res.statusText}${hint}`.trim());
   }
   const lengthHeader = res.headers.get('Content-Length');
   // With Content-Encoding the header counts compressed bytes: do not trust it as the body length then.
@@ -117,7 +132,10 @@ export async function fetchModelFile(url: string, options: FetchOptions = {}): P
 
   const bytes = await readBody(res, url, total, signal, onProgress);
   if (total !== undefined && bytes.byteLength !== total) {
-    throw modelError('MODEL_FETCH', `download of ${url} is truncated: received ${bytes.byteLength} of ${total} bytes`);
+    throw fetchError(url, `the download is truncated: received ${bytes.byteLength} of ${total} bytes`);
+  }
+  if (options.expectedBytes !== undefined && bytes.byteLength !== options.expectedBytes) {
+    throw fetchError(url, `received ${bytes.byteLength} bytes; expected ${options.expectedBytes} (wrong or changed file)`);
   }
   if (sha256) await verifySha256(bytes, sha256, url);
   if (signal?.aborted) throw abortError(signal);
@@ -152,7 +170,7 @@ async function readBody(
         r = await reader.read();
       } catch (e) {
         if (signal?.aborted) throw abortError(signal);
-        throw modelError('MODEL_FETCH', `download of ${url} failed after ${loaded} bytes: ${messageOf(e)}`, e);
+        throw fetchError(url, `the connection failed after ${loaded} bytes (${messageOf(e)})`, e);
       }
       if (signal?.aborted) throw abortError(signal);
       if (r.done) break;
@@ -183,7 +201,7 @@ async function readBody(
 }
 
 /** Reads a local file (Node only). Throws MODEL_FETCH when it cannot be read, MODEL_INTEGRITY on a hash mismatch. */
-export async function readModelFile(path: string, options: Pick<FetchOptions, 'signal' | 'onProgress' | 'sha256'> = {}): Promise<Uint8Array> {
+export async function readModelFile(path: string, options: Pick<FetchOptions, 'signal' | 'onProgress' | 'sha256' | 'expectedBytes'> = {}): Promise<Uint8Array> {
   if (!isNode()) throw modelError('MODEL_FETCH', `cannot read local path '${path}' outside Node; pass a URL or the bytes`);
   if (options.signal?.aborted) throw abortError(options.signal);
   const { readFile } = await import('node:fs/promises');
@@ -196,6 +214,9 @@ export async function readModelFile(path: string, options: Pick<FetchOptions, 's
     throw modelError('MODEL_FETCH', `cannot read model file '${path}': ${messageOf(e)}`, e);
   }
   options.onProgress?.({ file: path, loaded: bytes.byteLength, total: bytes.byteLength, cached: false });
+  if (options.expectedBytes !== undefined && bytes.byteLength !== options.expectedBytes) {
+    throw modelError('MODEL_FETCH', `model file '${path}' has ${bytes.byteLength} bytes; expected ${options.expectedBytes}`);
+  }
   if (options.sha256) await verifySha256(bytes, options.sha256, path);
   return bytes;
 }

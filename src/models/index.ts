@@ -7,6 +7,7 @@ export {
   createRuntime,
   defineContract,
   bindContract,
+  bindAnyContract,
   ModelRuntime,
   isNode,
   toHalfBits,
@@ -33,13 +34,17 @@ export {
 } from './runtime';
 export { modelError, type ModelErrorCode } from './errors';
 export { browserCache, memoryCache, defaultCache, safeCache, type ModelCache } from './cache';
-export { fetchModelFile, readModelFile, sha256Hex, verifySha256, type DownloadProgress, type FetchOptions } from './fetch';
+export { fetchModelFile, readModelFile, sha256Hex, verifySha256, fetchError, MODEL_FETCH_HINT, type DownloadProgress, type FetchOptions } from './fetch';
+export { nodeBackend, type NodeBackend } from './ort-node';
 export {
   MODEL_REGISTRY,
+  PUBLIC_HOSTS,
+  entryBaseUrl,
   huggingFaceUrl,
   loadModelBytes,
   variantFile,
   type DepthModelKind,
+  type DepthLayout,
   type ModelSource,
   type RegistryEntry,
   type ModelFileSet,
@@ -48,6 +53,10 @@ export {
 } from './registry';
 export {
   DA3_CONTRACT,
+  DA3_NHWC_CONTRACT,
+  DA3_CONTRACTS,
+  DA3_NHWC_SIDE,
+  letterboxBox,
   DA2_CONTRACT,
   DA3_PROCESS_RES,
   DA2_PROCESS_RES,

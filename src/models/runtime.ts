@@ -55,7 +55,8 @@ type OrtTensor = OrtTypes.Tensor;
 // Public types
 // ---------------------------------------------------------------------------------------------------------------
 
-export type ExecutionProvider = 'webgpu' | 'wasm';
+/** 'cpu' is onnxruntime-node's native CPU provider (pass the onnxruntime-node module as `ort`); see loadNodeOrt(). */
+export type ExecutionProvider = 'webgpu' | 'wasm' | 'cpu';
 export type Precision = 'fp32' | 'fp16' | 'q8';
 export type TensorType = 'float32' | 'float16' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 export type TensorDataArray = Float32Array | Uint16Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
@@ -405,6 +406,29 @@ export function bindContract(
 }
 
 /**
+ * Matches a session against several contracts (e.g. the two DA3 input layouts) and returns the first that fits.
+ * When none fits, throws one MODEL_CONTRACT naming, per contract, what was expected, and what the model has.
+ */
+export function bindAnyContract(
+  contracts: readonly ModelContract[],
+  inputNames: readonly string[],
+  outputNames: readonly string[],
+  inputMeta?: readonly unknown[],
+  outputMeta?: readonly unknown[],
+): { contract: ModelContract; inputs: Map<string, BoundTensor>; outputs: Map<string, BoundTensor> } {
+  const errors: DioramaError[] = [];
+  for (const c of contracts) {
+    try {
+      return { contract: c, ...bindContract(c, inputNames, outputNames, inputMeta, outputMeta) };
+    } catch (e) {
+      if (!(e instanceof DioramaError) || e.code !== 'MODEL_CONTRACT' || contracts.length === 1) throw e;
+      errors.push(e);
+    }
+  }
+  throw modelError('MODEL_CONTRACT', `the model fits none of ${contracts.length} contracts: ${errors.map((e) => e.message).join(' | ')}`);
+}
+
+/**
  * Checks concrete dims against a spec's accepted shapes, binding symbols in `env` (first binding wins).
  * Returns an error message, or undefined when the dims fit one shape (whose bindings are then committed).
  */
@@ -489,12 +513,12 @@ export class ModelRuntime {
   async _init(): Promise<void> {
     const requested = [...(this.options.executionProviders ?? (isNode() ? ['wasm'] : ['webgpu', 'wasm']))] as ExecutionProvider[];
     for (const ep of requested) {
-      if (ep !== 'webgpu' && ep !== 'wasm') throw modelError('INVALID_OPTION', `executionProviders: expected 'webgpu' or 'wasm'; found '${String(ep)}'`);
+      if (ep !== 'webgpu' && ep !== 'wasm' && ep !== 'cpu') throw modelError('INVALID_OPTION', `executionProviders: expected 'webgpu', 'wasm' or 'cpu'; found '${String(ep)}'`);
     }
     const providers: ExecutionProvider[] = [];
     for (const ep of requested) {
-      if (ep === 'wasm') {
-        if (!providers.includes('wasm')) providers.push('wasm');
+      if (ep === 'wasm' || ep === 'cpu') {
+        if (!providers.includes(ep)) providers.push(ep);
         continue;
       }
       const why = await this._probeWebGpu();
@@ -558,7 +582,9 @@ export class ModelRuntime {
    * Tries the runtime's providers in order (webgpu → wasm with a warning on failure).
    * @throws MODEL_LOAD when the bytes are not a loadable model, MODEL_CONTRACT on a contract mismatch.
    */
-  async createSession(model: ModelBytes, contract: ModelContract, options: SessionOptions = {}): Promise<ModelSession> {
+  async createSession(model: ModelBytes, contracts: ModelContract | readonly ModelContract[], options: SessionOptions = {}): Promise<ModelSession> {
+    const list: readonly ModelContract[] = Array.isArray(contracts) ? contracts : [contracts as ModelContract];
+    const contract = list[0]!;
     if (this._disposed) throw modelError('MODEL_DISPOSED', `runtime was disposed; cannot create a session for '${contract.id}'`);
     const name = model.name ?? contract.id;
     if (!(model.bytes instanceof Uint8Array)) throw modelError('MODEL_LOAD', `model '${name}': expected bytes as a Uint8Array; found ${typeof model.bytes}`);
@@ -578,21 +604,32 @@ export class ModelRuntime {
           }
           continue;
         }
-        let bound: ReturnType<typeof bindContract>;
+        let bound: ReturnType<typeof bindAnyContract>;
         try {
-          bound = bindContract(contract, session.inputNames, session.outputNames, session.inputMetadata, session.outputMetadata);
+          bound = bindAnyContract(list, session.inputNames, session.outputNames, session.inputMetadata, session.outputMetadata);
         } catch (e) {
           await session.release().catch(() => undefined);
           throw e;
         }
         if (ep === 'webgpu') await this._checkDevice();
-        const s = new SessionImpl(this, session, contract, ep, bound.inputs, bound.outputs);
+        const s = new SessionImpl(this, session, bound.contract, ep, bound.inputs, bound.outputs);
         this._sessions.add(s);
         return s;
       }
+      // An operator the build has no kernel for (e.g. a quantized export's integer ops on a build without them):
+      // say which, and what to do, rather than suggesting a corrupt file.
+      const why = messageOf(lastError);
+      const op = /No Op registered for (\w+)|Could not find an implementation for (\w+)/.exec(why);
+      if (op) {
+        throw modelError(
+          'MODEL_LOAD',
+          `model '${name}' for '${contract.id}' uses operator ${op[1] ?? op[2]}, which onnxruntime (${this.providers.join(', ')}) does not implement: this file cannot run here; choose another precision (e.g. 'fp32') or another export (${why})`,
+          lastError,
+        );
+      }
       throw modelError(
         'MODEL_LOAD',
-        `cannot load model '${name}' (${model.bytes.byteLength} bytes) for '${contract.id}': ${messageOf(lastError)}. The file may be truncated, corrupt or not an ONNX model`,
+        `cannot load model '${name}' (${model.bytes.byteLength} bytes) for '${contract.id}': ${why}. The file may be truncated, corrupt or not an ONNX model`,
         lastError,
       );
     });
@@ -600,7 +637,7 @@ export class ModelRuntime {
 
   private async _create(model: ModelBytes, ep: ExecutionProvider, location: 'cpu' | 'gpu-buffer', options: SessionOptions): Promise<OrtSession> {
     const providers: OrtTypes.InferenceSession.ExecutionProviderConfig[] =
-      ep === 'webgpu' ? [this.deviceMode === 'shared' && this.options.device ? { name: 'webgpu', device: this.options.device } : 'webgpu'] : ['wasm'];
+      ep === 'webgpu' ? [this.deviceMode === 'shared' && this.options.device ? { name: 'webgpu', device: this.options.device } : 'webgpu'] : [ep];
     const so: OrtTypes.InferenceSession.SessionOptions = {
       executionProviders: providers,
       graphOptimizationLevel: 'all',

@@ -387,8 +387,8 @@ export class Sam3Tracker {
   }
 
   /**
-   * Segments one object per prompt. Coordinates are continuous photo coordinates. Prompts with and without a
-   * box are run in separate decoder batches (the export cannot pad boxes).
+   * Segments one object per prompt. Coordinates are continuous photo coordinates. Point-only prompts share one
+   * decoder run; each prompt with a box runs alone (the export takes one box per image with points).
    *
    * @returns one result per prompt, in order; each has the decoder's candidate masks (usually 3) upsampled
    *   to the photo and thresholded, with predicted IoUs, and the index of the best.
@@ -412,12 +412,21 @@ export class Sam3Tracker {
       }
     });
     const results: Sam3PromptResult[] = new Array(prompts.length);
-    for (const withBox of [false, true]) {
-      const idx = prompts.map((p, k) => ({ p, k })).filter(({ p }) => !!p.box === withBox);
+    // Batches: all point-only prompts in one decoder run; each prompt with a box in a run of its own. The
+    // exporter's model accepts one box per image together with points (transformers.js Sam2Model.forward:
+    // "When both `input_points` and `input_boxes` are provided, the number of boxes per image must be 1",
+    // packages/transformers/src/models/sam2/modeling_sam2.js), so boxes are never batched.
+    const all = prompts.map((p, k) => ({ p, k }));
+    const batches = [all.filter(({ p }) => !p.box), ...all.filter(({ p }) => !!p.box).map((e) => [e])];
+    for (const idx of batches) {
       if (idx.length === 0) continue;
+      const withBox = !!idx[0]!.p.box;
       throwIfAborted(options.signal);
       const N = idx.length;
-      const P = Math.max(1, ...idx.map(({ p }) => p.points?.length ?? 0));
+      // A box alone is fed with no points at all (input_points [1,1,0,2], input_labels [1,1,0]), as the
+      // exporter's own pipeline does (transformers.js Sam2Model.forward, "only boxes"); point batches pad
+      // shorter prompts with padLabel.
+      const P = withBox ? (idx[0]!.p.points?.length ?? 0) : Math.max(1, ...idx.map(({ p }) => p.points?.length ?? 0));
       const points = new Float32Array(N * P * 2);
       const labels = new BigInt64Array(N * P).fill(BigInt(this.padLabel));
       const boxes = withBox ? new Float32Array(N * 4) : undefined;

@@ -10,6 +10,7 @@ import { startDemo } from '../../demo/serve';
 import type { StaticServer } from '../../demo/server';
 import { decodeImageBytes } from '../../src/node';
 import { writeModels } from '../fixtures/make-models';
+import { writeHub } from '../fixtures/make-hub-models';
 import { DETECTOR_SPEC, TOKENS, TRACKER_SPEC } from '../fixtures/make-sam3-models';
 
 /** Parses a GLB container: its JSON chunk (glTF 2.0 binary layout: 12-byte header, then chunks). */
@@ -191,9 +192,54 @@ describe.skipIf(!hasChromium)('demo page with the generated tiny models (photo â
     expect(errors).toEqual([]);
   }, 600_000);
 
+  it('a photo without depth runs the default DA3 model from a mirror, with a byte progress bar per file', async () => {
+    writeHub();
+    const bars = await page.evaluate(async () => {
+      const set = (id: string, v: string): void => {
+        (document.getElementById(id) as HTMLInputElement | HTMLSelectElement).value = v;
+      };
+      set('depth-model-url', '');
+      set('model-base-url', `${location.origin}/out/hub`);
+      (document.getElementById('use-sam') as HTMLInputElement).checked = false;
+      set('model-ep', 'wasm');
+      const app = window.dioramaDemo!;
+      await app.useSample('room', false);
+      app.input.depth = undefined;
+      app.input.masks = undefined;
+      app.input.intrinsics = undefined;
+      await app.run();
+      return Array.from(document.querySelectorAll<HTMLLIElement>('#stages li'))
+        .filter((li) => li.dataset.stage!.startsWith('download:'))
+        .map((li) => ({
+          stage: li.dataset.stage!.replace(location.origin, ''),
+          name: li.querySelector('.name')!.textContent,
+          value: li.querySelector('progress')!.value,
+          loaded: Number(li.dataset.loaded),
+          total: Number(li.dataset.total),
+          text: li.querySelector('.bytes')!.textContent,
+        }));
+    });
+    const message = await page.$eval('#message', (el) => el.textContent ?? '');
+    expect(message).toMatch(/^\d+ layers from 960Ã—640 .*depth from the model/);
+    const base = 'download:/out/hub/onnx-community/depth-anything-v3-small/resolve/main/onnx/';
+    expect(bars.map((b) => b.stage)).toEqual([`${base}model.onnx`, `${base}model.onnx_data`]);
+    expect(bars.map((b) => b.name)).toEqual(['download model.onnx', 'download model.onnx_data']);
+    for (const b of bars) {
+      // Either downloaded now (loaded = total bytes) or served from the page's Cache API by an earlier run.
+      expect(b.value).toBe(1);
+      if (b.text !== 'cached') {
+        expect(b.total).toBeGreaterThan(0);
+        expect(b.loaded).toBe(b.total);
+        expect(b.text).toMatch(/^\d+\.\d+ \/ \d+\.\d+ MB$/);
+      }
+    }
+  }, 300_000);
+
   it('says clearly when a model cannot be fetched', async () => {
     await page.evaluate(async () => {
       (document.getElementById('depth-model-url') as HTMLInputElement).value = '/out/models/no-such-model.onnx';
+      (document.getElementById('use-sam') as HTMLInputElement).checked = true;
+      (document.getElementById('model-base-url') as HTMLInputElement).value = '';
       const app = window.dioramaDemo!;
       app.input.depth = undefined;
       app.input.masks = undefined;

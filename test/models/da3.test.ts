@@ -295,7 +295,7 @@ describe('model errors', () => {
     const s = await rt.createSession({ bytes: g.toModel() }, DA3_CONTRACT);
     const e = await rejection(s.run({ image: { type: 'float32', dims: [1, 3, 14, 14], data: new Float32Array(3 * 196) } }));
     expect(e.code).toBe('MODEL_CONTRACT');
-    expect(e.message).toContain("output 'depth' has shape [2,1,14,14]; expected [B,1,h,w] or [B,h,w] with B=1");
+    expect(e.message).toContain("output 'depth' has shape [2,1,14,14]; expected [B,1,h,w] or [B,h,w] or [B,N,h,w] or [B,N,1,h,w] with B=1");
     await s.dispose();
   });
 

@@ -62,7 +62,7 @@ beforeAll(async () => {
       res.write(BIG.subarray(0, 1000), () => setTimeout(() => res.destroy(), 20));
       return;
     }
-    if (p === '/mirror/onnx/model.onnx' || p === '/da2.onnx') return send(res, DA2);
+    if (p === '/mirror/onnx/model.onnx' || p === '/mirror/onnx/model_quantized.onnx' || p === '/da2.onnx') return send(res, DA2);
     if (p === '/mirror/onnx/model_fp16.onnx') return send(res, new TextEncoder().encode('fp16 variant'));
     if (p === '/ext/model.onnx') return send(res, EXT.model);
     if (p === '/ext/model.onnx_data') return send(res, EXT.data);
@@ -204,10 +204,13 @@ describe('model sources', () => {
   });
 
   it('a registry id from a mirror: the precision chooser picks the file', async () => {
-    const fp32 = await loadModelBytes({ id: 'da2-small', baseUrl: `${base}/mirror/` }, { cache: false });
-    expect(fp32.precision).toBe('fp32');
-    expect(fp32.bytes).toEqual(DA2);
-    expect(fp32.entry?.kind).toBe('da2');
+    // The registry pins the published fp32 file's SHA-256: the test file is refused; the q8 file is not pinned.
+    const pinned = await rejection(loadModelBytes({ id: 'da2-small', baseUrl: `${base}/mirror/` }, { cache: false }));
+    expect(pinned.code).toBe('MODEL_INTEGRITY');
+    const q8 = await loadModelBytes({ id: 'da2-small', baseUrl: `${base}/mirror/` }, { cache: false, choosePrecision: () => 'q8' });
+    expect(q8.precision).toBe('q8');
+    expect(q8.bytes).toEqual(DA2);
+    expect(q8.entry?.kind).toBe('da2');
     const fp16 = await loadModelBytes({ id: 'da2-small', baseUrl: `${base}/mirror` }, { cache: false, choosePrecision: () => 'fp16' });
     expect(fp16.precision).toBe('fp16');
     expect(new TextDecoder().decode(fp16.bytes)).toBe('fp16 variant');

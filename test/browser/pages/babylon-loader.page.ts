@@ -239,7 +239,7 @@ expose({
         zeroBytes: { source: new File([], 'empty.png', { type: 'image/png' }) },
         hugeHeader: { source: huge },
         overMaxPixels: { source: png, options: { maxPixels: 1000 } },
-        noDepth: { source: png, options: { depth: undefined } },
+        noDepth: { source: png, options: { depth: undefined, models: false } },
         badDepthBytes: { source: png, options: { depth: new TextEncoder().encode('not a depth file') } },
         depthSizeMismatch: { source: png, options: { depth: { data: new Float32Array(10), width: 3, height: 3 } } },
       };

@@ -9,6 +9,7 @@ import { expose } from './boot';
 import type { RGBAImage } from '../../../src/core/types';
 import { loadDepthModel } from '../../../src/models/da3';
 import { type DownloadProgress } from '../../../src/models/fetch';
+import { loadModelBytes } from '../../../src/models/registry';
 import { createRuntime, type ExecutionProvider, type GpuTensor } from '../../../src/models/runtime';
 import { ModelWorkerClient } from '../../../src/models/worker-client';
 import { decomposePhoto } from '../../../src/models/decompose-photo';
@@ -88,6 +89,49 @@ expose({
   },
 
   /** DA3 and DA2 on webgpu and on wasm: errors against the known function and between the two EPs. */
+  /**
+   * Every registry contract, loaded by registry id from a same-origin mirror in the public layout (out/hub), on
+   * one execution provider: DA3 5-D float with external data, DA3 uint8 NHWC, DA2 (q8 file), the SAM3 tracker
+   * (fp32 files with external data). Returns per model the provider, the worst error against the known function,
+   * and the contract it matched.
+   */
+  async registryContracts(args: { ep: 'webgpu' | 'wasm' }) {
+    const warnings: string[] = [];
+    const rt = await createRuntime({ executionProviders: [args.ep], wasmPaths: WASM_PATHS, onWarning: (m) => warnings.push(m) });
+    const opts = { modelBaseUrl: `${location.origin}/out/hub`, cache: false as const, choosePrecision: (r: string) => (r === 'auto' ? 'fp32' : r) as 'fp32' };
+    const out: Record<string, { provider: string; err: number; contract: string }> = {};
+    try {
+      const red = (x: number, y: number) => (x * 7 + y * 13) % 256;
+      // da3-small at its own processing size (504×280): no resampling, the known function exactly.
+      const a = await loadDepthModel(rt, 'da3-small', opts);
+      const ra = await a.estimate(photo(504, 280, red));
+      out['da3-small'] = { provider: ra.provider, err: maxDiff(ra.depth, (i) => modelOut(red(i % 504, Math.floor(i / 504)))), contract: a.session.contract.id };
+      await a.dispose();
+      // da3-small-nhwc's registry entry pins the real file's size: load the tiny file by URL instead.
+      const n = await loadDepthModel(rt, `${location.origin}/out/hub/zerochocobo/DepthAnything3_ONNX/resolve/main/da3_small.onnx`, { cache: false });
+      // 518×259 fills the canvas width exactly (scale 1): rows are copied, the known function of each red byte.
+      const rn = await n.estimate(photo(518, 259, red));
+      out['da3-nhwc'] = { provider: rn.provider, err: maxDiff(rn.depth, (i) => modelOut(red(i % 518, Math.floor(i / 518)))), contract: n.session.contract.id };
+      await n.dispose();
+      const d = await loadDepthModel(rt, { id: 'da2-small', precision: 'q8' }, opts);
+      const rd = await d.estimate(photo(518, 518, red));
+      out['da2-small'] = { provider: rd.provider, err: maxDiff(rd.depth, (i) => modelOut(red(i % 518, Math.floor(i / 518)))), contract: d.session.contract.id };
+      await d.dispose();
+      const { Sam3Tracker } = await import('../../../src/models/sam3');
+      const t = await Sam3Tracker.load(rt, {}, opts);
+      const emb = await t.embed(photo(400, 300, red));
+      const [res] = await t.predict(emb, [{ points: [{ x: 200.5, y: 150.5 }] }]);
+      const m = res!.masks[0]!;
+      const inside = m.bbox.x <= 200 && m.bbox.x + m.bbox.width > 200 && m.bbox.y <= 150 && m.bbox.y + m.bbox.height > 150;
+      out['sam3-tracker'] = { provider: t.visionEncoder.provider, err: inside && m.area > 0 ? 0 : 1, contract: t.decoder.contract.id };
+      emb.dispose();
+      await t.dispose();
+    } finally {
+      await rt.dispose();
+    }
+    return { out, warnings };
+  },
+
   async bothProviders(args: { W: number; H: number }) {
     const { W, H } = args;
     const red = (x: number, y: number) => (x * 7 + y * 13) % 256;
@@ -223,6 +267,32 @@ expose({
   },
 
   /** Model files through the Cache API: the second load is served from the cache. */
+  /**
+   * da3-small by registry id from a (cross-origin) mirror with the Cache API as cache: the outcome, and whether
+   * each of its two files is in the cache afterwards.
+   */
+  async mirrorLoad(args: { modelBaseUrl: string; reset: boolean }) {
+    if (args.reset) await caches.delete('diorama-models');
+    const base = `${args.modelBaseUrl}/onnx-community/depth-anything-v3-small/resolve/main/onnx/`;
+    const progress: DownloadProgress[] = [];
+    let code = '';
+    let message = '';
+    try {
+      await loadModelBytes('da3-small', { modelBaseUrl: args.modelBaseUrl, onProgress: (p) => progress.push(p) });
+    } catch (e) {
+      code = (e as { code?: string }).code ?? 'not a DioramaError';
+      message = (e as Error).message;
+    }
+    const store = await caches.open('diorama-models');
+    return {
+      code,
+      message,
+      cachedModel: !!(await store.match(base + 'model.onnx')),
+      cachedData: !!(await store.match(base + 'model.onnx_data')),
+      fromCache: progress.filter((p) => p.cached).map((p) => p.file.slice(base.length)),
+    };
+  },
+
   async browserCache() {
     const rt = await createRuntime({ executionProviders: ['wasm'], wasmPaths: WASM_PATHS });
     const url = MODELS + 'da3-tiny-camera.onnx';
