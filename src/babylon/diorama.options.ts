@@ -1,116 +1,34 @@
 /**
- * Options of the Diorama scene-loader plugin (`pluginOptions.diorama`), their defaults, and the stage
- * events it reports.
+ * Options of the Diorama scene-loader plugin (`pluginOptions.diorama`): the engine-neutral loader options of
+ * src/scene/options.ts (shared with the three.js loader) plus the Babylon-specific ones, and their defaults.
  */
-import type { DecomposeOptions } from '../core/decompose';
-import type { Intrinsics, MasksInput, RGBAImage, Stage } from '../core/types';
-import { DEFAULT_MAX_PIXELS } from '../core/validate';
-import type { DepthSource } from '../io/browser-decode';
+import { DIORAMA_SHARED_LOADER_DEFAULTS, type DioramaSharedLoaderOptions } from '../scene/options';
 import type { DioramaNodes } from './nodes';
-import type { DioramaDepthMode } from './mpi-material';
 
-/** What a depth estimator returns: depth (or inverse depth) of any size, resampled to the photo. */
-export type DioramaDepthEstimate = {
-  /** width·height values: metres, or inverse depth (any positive scale) when `isInverse`. */
-  depth: Float32Array;
-  /** Size of `depth`; default the photo's size. */
-  width?: number;
-  height?: number;
-  isInverse?: boolean;
-  /** Intrinsics in pixels of the photo, when the estimator knows them. */
-  intrinsics?: Intrinsics;
-  /** Instance masks at the photo's size (e.g. SAM3's), used unless the `masks` option is given. */
-  masks?: MasksInput;
-};
-
-/**
- * Hook for a monocular depth model (the `diorama/models` package plugs in here): receives the decoded
- * photo and the load's abort signal, resolves to its depth. Called only when no `depth` option is given.
- */
-export type DioramaDepthEstimator = (image: RGBAImage, signal: AbortSignal) => Promise<DioramaDepthEstimate>;
-
-/** Stages reported by the loader, in order. The decompose() stages sit between 'depth' and 'nodes'. */
-export type DioramaLoadingStage = 'image' | 'depth' | Stage | 'nodes' | 'complete';
-
-/** A stage progress event: `fraction` in [0, 1] within the stage. */
-export type DioramaStageEvent = {
-  stage: DioramaLoadingStage;
-  fraction: number;
-};
+export type { DioramaDepthEstimate, DioramaDepthEstimator, DioramaLoadingStage, DioramaStageEvent } from '../scene/options';
 
 /**
  * Options of the Diorama loader. Pass them as `pluginOptions: { diorama: { ... } }`; every field is optional
- * and defaults to {@link DIORAMA_LOADER_DEFAULTS}. (A type alias, not an interface, so that it satisfies
+ * and defaults to {@link DIORAMA_LOADER_DEFAULTS}. The shared fields are documented in
+ * {@link DioramaSharedLoaderOptions}. (A type alias, not an interface, so that it satisfies
  * SceneLoaderPluginOptions' index signature.)
  */
-export type DioramaLoaderOptions = {
-  /**
-   * The photo's depth: `{ data: Float32Array, width, height }`, a URL, a Blob or the bytes of a .pfm, .npy or
-   * 16-bit greyscale .png in millimetres (the PNG is decoded at full 16-bit precision). 0 / NaN = unknown.
-   * A depth map of another size than the photo is resampled bilinearly. Default: none, then
-   * `estimateDepth` is used, and without it the load fails with DioramaError INVALID_OPTION.
-   */
-  depth: DepthSource | undefined;
-  /** The depth values are inverse depth (disparity-like). Default false. */
-  depthIsInverse: boolean;
-  /**
-   * Multiplier applied to depth values (metric = scale·value), or to inverse ones (metric = scale/value)
-   * when `depthIsInverse`. For a stereo disparity map with focal f and baseline B: scale = f·B. Default 1.
-   */
-  depthScale: number;
-  /** Depth estimator used when no `depth` is given (see {@link DioramaDepthEstimator}). Default none. */
-  estimateDepth: DioramaDepthEstimator | undefined;
-  /** Camera intrinsics in pixels. Default: a `fieldOfView` guess (or the estimator's intrinsics). */
-  intrinsics: Intrinsics | undefined;
-  /** Horizontal field of view (degrees, longer side) assumed without intrinsics. Default 60. */
-  fieldOfView: number;
-  /** Segmentation masks of the photo. Default none (depth discontinuities segment the photo). */
-  masks: MasksInput | undefined;
-  /** Largest accepted photo, in pixels; checked from the file header before decoding. Default 8192·4096. */
-  maxPixels: number;
-  /** Further decompose() options (harmonize, layers, inpaint, mesh, segmentation). Default none. */
-  decompose: Omit<DecomposeOptions, 'signal' | 'onProgress' | 'maxPixels' | 'fieldOfView' | 'stopAfter'> | undefined;
-  /** Name of the root node. Default: the file name without its extension ('diorama' for bytes). */
-  name: string | undefined;
-  /** Receive scene lighting instead of the unlit MPI material. Default false. */
-  lighting: boolean;
-  /** 'layered' (default) or 'scene' depth handling; see createDioramaNodes. */
-  depthMode: DioramaDepthMode;
+export type DioramaLoaderOptions = DioramaSharedLoaderOptions & {
   /** alphaIndex of the farthest layer. Default 0. */
   alphaIndexBase: number;
-  /** Texture mipmaps. Default false. */
-  mipmaps: boolean;
   /**
    * Solve the harmonization on the engine's GPU when the engine is a WebGPUEngine (its device is shared, no
    * second device); ignored on WebGL. Default true.
    */
   useEngineGpu: boolean;
-  /** An external abort signal, in addition to the plugin's dispose(). Default none. */
-  signal: AbortSignal | undefined;
-  /** Called with the stage events (also on the plugin's onStageChangedObservable). Default none. */
-  onStageChanged: ((event: DioramaStageEvent) => void) | undefined;
   /** Called with the built nodes (camera helper, orbit range, dispose) before the load resolves. Default none. */
   onNodesCreated: ((nodes: DioramaNodes) => void) | undefined;
 };
 
 /** Defaults of {@link DioramaLoaderOptions}. */
 export const DIORAMA_LOADER_DEFAULTS: Readonly<DioramaLoaderOptions> = Object.freeze({
-  depth: undefined,
-  depthIsInverse: false,
-  depthScale: 1,
-  estimateDepth: undefined,
-  intrinsics: undefined,
-  fieldOfView: 60,
-  masks: undefined,
-  maxPixels: DEFAULT_MAX_PIXELS,
-  decompose: undefined,
-  name: undefined,
-  lighting: false,
-  depthMode: 'layered',
+  ...DIORAMA_SHARED_LOADER_DEFAULTS,
   alphaIndexBase: 0,
-  mipmaps: false,
   useEngineGpu: true,
-  signal: undefined,
-  onStageChanged: undefined,
   onNodesCreated: undefined,
 });
