@@ -68,6 +68,21 @@ describe.skipIf(!hasChromium)('three.js adapter', () => {
         }, 300_000);
       }
 
+      it('lit layers (Lambert, straight alpha) under a white ambient light of intensity π show the photo; dispose frees everything', async () => {
+        const { page, errors } = await openPage(h(), 'test/browser/pages/three.page.ts');
+        const r = (await page.evaluate((a) => window.diorama.lit(a), { kind })) as Record<string, any>;
+        console.log(`[three] ${kind} lit (${r.type}): PSNR ${r.psnr.toFixed(2)} dB`);
+        // Irradiance π for every normal and Lambert's albedo/π: lit colour = texture colour; straight-alpha blending of bled textures
+        // differs from the premultiplied path only on feather texels.
+        expect(r.depthMode).toBe('scene');
+        expect(r.depthWrite.every((x: boolean) => x === false)).toBe(true);
+        expect(r.psnr).toBeGreaterThanOrEqual(38);
+        expect(r.holes).toBe(0);
+        expect(r.after).toEqual(r.before);
+        expect(errors).toEqual([]);
+        await page.close();
+      }, 300_000);
+
       it('camera: known points project onto their pixels (anisotropic, off-centre intrinsics); a pixel quad covers exactly its pixels', async () => {
         const { page, errors } = await openPage(h(), 'test/browser/pages/three.page.ts');
         const r = (await page.evaluate((a) => window.diorama.projection(a), { kind })) as { errors: number[]; samples: { inside: number[][]; outside: number[][] } };

@@ -3,7 +3,7 @@
  * createDiorama / DioramaLoader, render the photo camera to the canvas and read it back; layer order, camera
  * projection, premultiplied blending, depth slices, dispose, loader errors and the GLB export.
  */
-import { LoadingManager, PerspectiveCamera, Scene, Vector3, type Material, type Mesh } from 'three';
+import { AmbientLight, LoadingManager, PerspectiveCamera, Scene, Vector3, type Material, type Mesh } from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { expose } from './boot';
 import { createThree, type ThreeKind } from './three-common';
@@ -135,6 +135,35 @@ expose({
     const result = await decompose({ image: s.image, depth: s.depth, intrinsics: s.intrinsics, masks: { kind: 'labels', labels: s.labels, concepts: s.concepts } });
     const r = await psnrOriginal(args.kind, result, s.image, args.options);
     return { ...r, decompositionRanges: result.layers.map((l) => l.depthRange), decompositionPlanes: result.layers.map((l) => l.planeDepth) };
+  },
+
+  /**
+   * Lit layers under a white AmbientLight of intensity π: three.js's Lambert indirect diffuse is
+   * irradiance · albedo/π (BRDF_Lambert), so irradiance π gives the albedo and the lit layers must show the
+   * photo's colours too.
+   */
+  async lit(args: Args) {
+    const s = makeScene({ width: 256, height: 192 });
+    const result = await decompose({ image: s.image, depth: s.depth, intrinsics: s.intrinsics, masks: { kind: 'labels', labels: s.labels, concepts: s.concepts } });
+    const W = result.width;
+    const H = result.height;
+    const t = await createThree(args.kind, W, H);
+    try {
+      const scene = new Scene();
+      scene.add(new AmbientLight(0xffffff, Math.PI));
+      await t.renderAndRead(scene, new PerspectiveCamera());
+      const before = t.memory();
+      const d = createDiorama(result, { materials: t.materials, lighting: true });
+      scene.add(d.scene);
+      const px = await t.renderAndRead(scene, d.camera);
+      const info = { depthMode: d.depthMode, depthWrite: d.layers.map((m) => (m.material as Material).depthWrite), type: (d.layers[0]!.material as Material).type };
+      d.dispose();
+      await t.renderAndRead(scene, d.camera);
+      const after = t.memory();
+      return { psnr: renderPsnr(px, s.image), holes: holeFraction(px, W * H), before, after, ...info };
+    } finally {
+      t.dispose();
+    }
   },
 
   async offCentre(args: Args) {
