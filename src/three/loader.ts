@@ -116,8 +116,11 @@ export class DioramaLoader extends Loader<Diorama> {
     loader.setResponseType('arraybuffer');
     loader.setRequestHeader(this.requestHeader);
     loader.setWithCredentials(this.withCredentials);
-    loader.setPriority(this.priority);
-    loader.setCache(this.cache);
+    // Request priority and cache mode exist on recent three.js loaders only (the peer range starts at r160).
+    const recent = loader as FileLoader & { setPriority?: (p: unknown) => unknown; setCache?: (c: unknown) => unknown };
+    const self = this as unknown as { priority?: unknown; cache?: unknown };
+    if (typeof recent.setPriority === 'function' && self.priority !== undefined) recent.setPriority(self.priority);
+    if (typeof recent.setCache === 'function' && self.cache !== undefined) recent.setCache(self.cache);
     this._fileLoaders.add(loader);
     loader.load(
       url,
