@@ -71,13 +71,25 @@ export function createLayerTexture(t: LayerTextureDescription): DataTexture {
   return tex;
 }
 
+/** The parts of WebGLRenderer / WebGPURenderer that say which NDC depth convention a draw uses. */
+export interface DepthConventionSource {
+  coordinateSystem?: number;
+  /** WebGPURenderer: the constructor's reversedDepthBuffer. */
+  reversedDepthBuffer?: boolean;
+  /** WebGLRenderer: the depth buffer state (reversed when EXT_clip_control is in use). */
+  state?: { buffers?: { depth?: { getReversed?: () => boolean } } };
+}
+
 /**
  * Depth remap (A, B) of a layer for the renderer and camera about to draw it: NDC z in [0, 1] for WebGPU and
- * for reversed depth (EXT_clip_control), else [-1, 1].
+ * for reversed depth (WebGL: EXT_clip_control, ZERO_TO_ONE), else [-1, 1]. Reversed depth is read from the
+ * renderer as well as the camera: WebGLRenderer marks the camera reversed only when it sets up the first
+ * program of a frame, after the first object's onBeforeRender.
  */
-export function layerDepthRemap(material: LayerMaterialDescription, renderer: { coordinateSystem?: number }, camera: Camera): [number, number] {
+export function layerDepthRemap(material: LayerMaterialDescription, renderer: DepthConventionSource, camera: Camera): [number, number] {
   if (!material.depthWrite) return [1, 0];
-  const reversed = (camera as Camera & { reversedDepth?: boolean }).reversedDepth === true;
+  const reversed =
+    (camera as Camera & { reversedDepth?: boolean }).reversedDepth === true || renderer.reversedDepthBuffer === true || renderer.state?.buffers?.depth?.getReversed?.() === true;
   const half = renderer.coordinateSystem === WebGPUCoordinateSystem || reversed;
   return depthSliceAB(material.slice, material.sliceCount, half, reversed);
 }

@@ -15,7 +15,7 @@
 import { MeshLambertNodeMaterial, NodeMaterial, Vector2, type DataTexture, type Node } from 'three/webgpu';
 import { Discard, Fn, If, modelViewProjection, sRGBTransferEOTF, texture, uniform, uv, vec4 } from 'three/tsl';
 import type { LayerMaterialDescription } from '../scene/description';
-import { applyLayerState, layerDepthRemap, type DioramaMaterialFactory } from './materials';
+import { applyLayerState, layerDepthRemap, type DepthConventionSource, type DioramaMaterialFactory } from './materials';
 
 /** The unlit MPI node material of one layer (see the module comment). */
 export function createMpiNodeMaterial(tex: DataTexture, m: LayerMaterialDescription): NodeMaterial {
@@ -24,7 +24,7 @@ export function createMpiNodeMaterial(tex: DataTexture, m: LayerMaterialDescript
   mat.fog = false;
   mat.lights = false;
   const remap = uniform(new Vector2(1, 0)).onRenderUpdate(({ renderer, camera }) => {
-    const [a, b] = layerDepthRemap(m, renderer as { coordinateSystem?: number }, camera!);
+    const [a, b] = layerDepthRemap(m, renderer as DepthConventionSource, camera!);
     return new Vector2(a, b);
   });
   mat.vertexNode = Fn(() => {

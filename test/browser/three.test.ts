@@ -132,6 +132,11 @@ describe.skipIf(!hasChromium)('three.js adapter', () => {
         // Scene mode writes no layer depth: the draw order alone decides (the later, farther square wins).
         expect(scene.centre).toEqual(GREEN);
         expect(scene.corner).toEqual(YELLOW);
+        // The same with a reversed depth buffer ([0, 1], near = 1): the slices follow the renderer's convention.
+        const reversed = (await page.evaluate((a) => window.diorama.selfOcclusion(a), { kind, options: { depthMode: 'layered' }, reversedDepthBuffer: true })) as Record<string, any>;
+        console.log(`[three] ${kind} reversed depth buffer in use: ${reversed.reversed}`);
+        expect(reversed.reversed).toBe(true);
+        expect([reversed.centre, reversed.corner, reversed.outside]).toEqual([RED, YELLOW, BLUE]);
         expect(errors).toEqual([]);
         await page.close();
       }, 300_000);

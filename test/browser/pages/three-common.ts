@@ -25,20 +25,21 @@ export interface ThreeContext {
 
 /**
  * Creates a renderer of the given kind on a new width×height canvas (a canvas that had a WebGL context cannot
- * give a WebGPU one). `outputColorSpace` stays three.js's default (sRGB) unless given.
+ * give a WebGPU one). `outputColorSpace` stays three.js's default (sRGB) unless given; `reversedDepthBuffer`
+ * is off unless asked for.
  */
-export async function createThree(kind: ThreeKind, width: number, height: number, options: { outputColorSpace?: string } = {}): Promise<ThreeContext> {
+export async function createThree(kind: ThreeKind, width: number, height: number, options: { outputColorSpace?: string; reversedDepthBuffer?: boolean } = {}): Promise<ThreeContext> {
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
   document.body.appendChild(canvas);
   let renderer: WebGLRenderer | WebGPURenderer;
   if (kind === 'webgpu') {
-    const r = new WebGPURenderer({ canvas, antialias: false, alpha: false });
+    const r = new WebGPURenderer({ canvas, antialias: false, alpha: false, reversedDepthBuffer: options.reversedDepthBuffer === true });
     await r.init();
     renderer = r;
   } else {
-    renderer = new WebGLRenderer({ canvas, antialias: false, alpha: false, preserveDrawingBuffer: true });
+    renderer = new WebGLRenderer({ canvas, antialias: false, alpha: false, preserveDrawingBuffer: true, reversedDepthBuffer: options.reversedDepthBuffer === true });
   }
   renderer.setPixelRatio(1);
   renderer.setSize(width, height, false);

@@ -236,7 +236,7 @@ expose({
   },
 
   /** Babylon's self-occlusion scene (test/browser/pages/babylon-nodes.page.ts) through three.js. */
-  async selfOcclusion(args: Args) {
+  async selfOcclusion(args: Args & { reversedDepthBuffer?: boolean }) {
     const W = 64;
     const H = 64;
     const k = { fx: 64, fy: 64, cx: 32, cy: 32 };
@@ -249,14 +249,16 @@ expose({
       quadLayer(1, [255, 0, 0, 255, 0, 255, 0, 255], 2, [red, green], [2, 4]),
       quadLayer(2, [255, 255, 0, 255], 1, [yellow], [12, 12]),
     ]);
-    const t = await createThree(args.kind, W, H);
+    const t = await createThree(args.kind, W, H, { reversedDepthBuffer: args.reversedDepthBuffer === true });
     try {
       const scene = new Scene();
       const d = createDiorama(dec, { materials: t.materials, ...args.options });
       scene.add(d.scene);
       const px = await t.renderAndRead(scene, d.camera);
+      // Whether the renderer really drew with a reversed depth buffer (WebGL needs EXT_clip_control).
+      const reversed = (d.camera as unknown as { reversedDepth?: boolean }).reversedDepth === true;
       d.dispose();
-      return { centre: rgbAt(px, W, 32, 32), corner: rgbAt(px, W, 8, 8), outside: rgbAt(px, W, 60, 4) };
+      return { centre: rgbAt(px, W, 32, 32), corner: rgbAt(px, W, 8, 8), outside: rgbAt(px, W, 60, 4), reversed };
     } finally {
       t.dispose();
     }
