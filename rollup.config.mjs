@@ -6,7 +6,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 const wgsl = () => ({ name: 'wgsl-text', transform: (code, id) => (id.endsWith('.wgsl') ? { code: `export default ${JSON.stringify(code)};`, map: null } : null) });
 
 const external = (id) =>
-  /^(node:|sharp$|sharp\/|@babylonjs\/|onnxruntime-web|exifr|@huggingface\/)/.test(id) ||
+  /^(node:|sharp$|sharp\/|@babylonjs\/|three$|three\/|onnxruntime-web|exifr|@huggingface\/)/.test(id) ||
   ['fs', 'path', 'url', 'os', 'crypto', 'child_process'].includes(id);
 
 export default [
@@ -17,6 +17,8 @@ export default [
       cli: 'src/cli.ts',
       'babylon/index': 'src/babylon/index.ts',
       'babylon/pure': 'src/babylon/pure.ts',
+      'three/index': 'src/three/index.ts',
+      'three/webgpu': 'src/three/webgpu.ts',
       'models/index': 'src/models/index.ts',
       'models/worker': 'src/models/worker.ts',
       'gpu/index': 'src/gpu/index.ts',

@@ -3,7 +3,7 @@
  * everything on http://127.0.0.1:<port>/ (default 4173; `--port 0` picks a free one). Prints the URL and
  * keeps serving until interrupted. `startDemo()` does the same for tests and the screenshot script.
  *
- * URL layout: / → demo/index.html; /app/* → the bundles (out/demo/app); /samples/* → out/demo/samples;
+ * URL layout: / → demo/index.html; /three → demo/three.html (the three.js example page); /app/* → the bundles (out/demo/app); /samples/* → out/demo/samples;
  * everything else → the repository (onnxruntime-web's .wasm at /node_modules/onnxruntime-web/dist/,
  * generated test models at /out/models/).
  */
@@ -17,11 +17,11 @@ import { writeSamples } from './samples';
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(REPO_ROOT, 'out', 'demo');
 
-/** Bundles demo/main.ts and demo/worker.ts into out/demo/app/. */
+/** Bundles demo/main.ts, demo/worker.ts and demo/three.ts into out/demo/app/. */
 export async function bundleDemo(): Promise<void> {
   mkdirSync(join(OUT, 'app'), { recursive: true });
   await build({
-    entryPoints: { main: join(REPO_ROOT, 'demo', 'main.ts'), worker: join(REPO_ROOT, 'demo', 'worker.ts') },
+    entryPoints: { main: join(REPO_ROOT, 'demo', 'main.ts'), worker: join(REPO_ROOT, 'demo', 'worker.ts'), three: join(REPO_ROOT, 'demo', 'three.ts') },
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -46,6 +46,10 @@ export async function startDemo(options: { port?: number } = {}): Promise<Static
       '/': (_req, _u, res) => {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
         res.end(readFileSync(join(REPO_ROOT, 'demo', 'index.html')));
+      },
+      '/three': (_req, _u, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        res.end(readFileSync(join(REPO_ROOT, 'demo', 'three.html')));
       },
       '/style.css': (_req, _u, res) => {
         res.writeHead(200, { 'Content-Type': 'text/css; charset=utf-8' });

@@ -2,8 +2,9 @@
  * Novel-view evaluation (docs/metrics.md §2) on every stereo scene of a data folder laid out like
  * ../shared/data (stereo/<scene>/{left.png, right.png, disp.pfm}).
  *
- *   npm run eval:views -- <data-dir> [--depth oracle|network|sensor] [--json FILE] [--engine webgl|webgpu]
- *                                    [--scenes a,b] [--save DIR] [--options JSON] [--only-layers i,j]
+ *   npm run eval:views -- <data-dir> [--depth oracle|network|sensor] [--json FILE]
+ *                                    [--engine webgl|webgpu|three-webgl|three-webgpu] [--scenes a,b]
+ *                                    [--save DIR] [--options JSON] [--only-layers i,j]
  *
  * Per scene: the depth input of `--depth` (scripts/eval/depth-modes.ts, metrics.md §2: `oracle` the GT
  * depth W / d, `network` §1's blurred noisy D̃ plus jittered region masks, `sensor` GT with occlusion
@@ -59,7 +60,7 @@ interface Args {
 
 function usage(msg?: string): never {
   if (msg) console.error(`eval-views: ${msg}`);
-  console.error('usage: npm run eval:views -- <data-dir> [--depth oracle|network|sensor] [--json FILE] [--engine webgl|webgpu] [--scenes a,b] [--save DIR] [--options JSON] [--only-layers i,j]');
+  console.error('usage: npm run eval:views -- <data-dir> [--depth oracle|network|sensor] [--json FILE] [--engine webgl|webgpu|three-webgl|three-webgpu] [--scenes a,b] [--save DIR] [--options JSON] [--only-layers i,j]');
   process.exit(2);
 }
 
@@ -74,8 +75,8 @@ function parseArgs(argv: string[]): Args {
     }
     else if (t === '--engine') {
       const e = value();
-      if (e !== 'webgl' && e !== 'webgpu') usage(`--engine must be webgl or webgpu; found '${e}'`);
-      a.engine = e;
+      if (!['webgl', 'webgpu', 'three-webgl', 'three-webgpu'].includes(e)) usage(`--engine must be webgl, webgpu, three-webgl or three-webgpu; found '${e}'`);
+      a.engine = e as ViewEngine;
     } else if (t === '--scenes') a.scenes = splitList(value());
     else if (t === '--save') a.save = value();
     else if (t === '--options') {

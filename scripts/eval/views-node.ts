@@ -10,9 +10,11 @@ import type { RenderRequest, RenderResponse, ViewMethod, ViewSpec } from './view
 import { coverageFromPair, type Coverage } from './view-metrics';
 
 export type { ViewMethod, ViewSpec } from './views.page';
-export type ViewEngine = 'webgl' | 'webgpu';
+export type ViewEngine = 'webgl' | 'webgpu' | 'three-webgl' | 'three-webgpu';
 
 export const VIEWS_PAGE = 'scripts/eval/views.page.ts';
+/** The same protocol rendered with the three.js adapter (engines three-webgl, three-webgpu). */
+export const VIEWS_THREE_PAGE = 'scripts/eval/views-three.page.ts';
 
 /** A decoded view: both renders and the content/coverage separated from them. */
 export interface DecodedView {
@@ -77,7 +79,7 @@ function imageFromBase64(b64: string, width: number, height: number): RGBAImage 
 
 /** Opens the renderer page on `engine` (one page per engine; scenes are rendered one after another). */
 export async function openViewRenderer(h: Harness, engine: ViewEngine): Promise<ViewRenderer> {
-  const { page, errors, logs } = await openPage(h, VIEWS_PAGE);
+  const { page, errors, logs } = await openPage(h, engine.startsWith('three-') ? VIEWS_THREE_PAGE : VIEWS_PAGE);
   const info = (await page.evaluate((e) => window.diorama.init!({ engine: e }), engine)) as { description: string };
   return {
     engine,

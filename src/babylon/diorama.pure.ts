@@ -38,30 +38,13 @@ import type { IFileRequest } from '@babylonjs/core/Misc/fileRequest.js';
 import type { WebRequest } from '@babylonjs/core/Misc/webRequest.js';
 import type { LoadFileError } from '@babylonjs/core/Misc/fileTools.js';
 import type { Nullable } from '@babylonjs/core/types.js';
-import { decompose } from '../core/decompose';
 import { DioramaError, throwIfAborted } from '../core/errors';
-import type { DecomposeInput, Intrinsics, MasksInput, RGBAImage } from '../core/types';
-import { decodeImageInBrowser, loadDepth, resampleDepth } from '../io/browser-decode';
+import { decomposePhoto, explainAbort, nameFromFile } from '../scene/load';
+import { mergeLoaderOptions } from '../scene/options';
 import { DioramaFileLoaderMetadata } from './diorama.metadata';
-import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaModelOptions, type DioramaStageEvent } from './diorama.options';
+import { DIORAMA_LOADER_DEFAULTS, type DioramaLoaderOptions, type DioramaLoadingStage, type DioramaStageEvent } from './diorama.options';
 import { createDioramaNodes, dioramaLayerName, type DioramaNodes } from './nodes';
 export * from './diorama.types';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Root-node name from a file name: the base name without extension; 'diorama' for anonymous bytes. */
-function nameFromFile(fileName: string | undefined): string {
-  const base = (fileName ?? '').split(/[\\/]/).pop()!.split('?')[0]!;
-  const stem = base.replace(/\.[^.]*$/, '');
-  return stem && !GUID.test(stem) ? stem : 'diorama';
-}
-
-function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new DioramaError('DECODE_FAILED', `expected the photo's bytes (ArrayBuffer or ArrayBufferView); the loader received ${data === null ? 'null' : typeof data}`);
-}
 
 /**
  * Scene-loader plugin (and its own factory, like Babylon's glTF loader): each SceneLoader operation gets a
@@ -90,8 +73,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
    * @param options loader options (every field optional; defaults in DIORAMA_LOADER_DEFAULTS)
    */
   constructor(options: Partial<DioramaLoaderOptions> = {}) {
-    const merged: DioramaLoaderOptions = { ...DIORAMA_LOADER_DEFAULTS };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+    const merged = mergeLoaderOptions(DIORAMA_LOADER_DEFAULTS, options);
     this.options = merged;
     const external = merged.signal;
     if (external) {
@@ -228,12 +210,7 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     try {
       return await this._loadCoreAsync(scene, data, fileName, container, meshNames);
     } catch (e) {
-      const signal = this._abort.signal;
-      if (signal.aborted && e instanceof DioramaError && e.code === 'ABORTED') {
-        const why = signal.reason instanceof Error ? signal.reason.message : 'the abort signal fired';
-        throw new DioramaError('ABORTED', `loading was cancelled (${why})`, { cause: signal.reason });
-      }
-      throw e;
+      throw explainAbort(e, this._abort.signal);
     }
   }
 
@@ -242,30 +219,9 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     const signal = this._abort.signal;
     throwIfAborted(signal);
     const rootName = opt.name ?? nameFromFile(fileName);
-    const label = fileName && !GUID.test(fileName) ? `'${fileName}'` : 'image bytes';
-
-    this._notify('image', 0);
-    const image = await decodeImageInBrowser(toBytes(data), { name: label, maxPixels: opt.maxPixels, signal });
-    throwIfAborted(signal);
-    this._notify('image', 1);
-
-    this._notify('depth', 0);
-    const { depth, depthIsInverse, intrinsics, masks, depthKind } = await this._resolveDepth(image, signal, toBytes(data));
-    throwIfAborted(signal);
-    this._notify('depth', 1);
-
-    const input: DecomposeInput = { image, depth, depthIsInverse, masks: opt.masks ?? masks, intrinsics };
     const engine = scene.getEngine() as { isWebGPU?: boolean; _device?: GPUDevice };
-    const gpu = opt.useEngineGpu && engine.isWebGPU && engine._device ? { device: engine._device } : undefined;
-    const result = await decompose(input, {
-      ...(gpu ? { gpu } : {}),
-      ...opt.decompose,
-      signal,
-      maxPixels: opt.maxPixels,
-      fieldOfView: opt.fieldOfView,
-      onProgress: (stage, fraction) => this._notify(stage, fraction),
-    });
-    throwIfAborted(signal);
+    const gpuDevice = opt.useEngineGpu && engine.isWebGPU && engine._device ? engine._device : undefined;
+    const { decomposition: result, depthKind, masksFrom } = await decomposePhoto(data, fileName, opt, { signal, notify: (stage, fraction) => this._notify(stage, fraction), ...(gpuDevice ? { gpuDevice } : {}) });
     if (scene.isDisposed) throw new DioramaError('ABORTED', 'the scene was disposed while the photo was loading');
 
     this._notify('nodes', 0);
@@ -281,96 +237,12 @@ export class DioramaFileLoader implements ISceneLoaderPluginAsync, ISceneLoaderP
     // What the scene's geometry can be trusted for: metric or relative depth, real or guessed intrinsics (shared
     // with the glTF extras object of the root).
     const rootMeta = (nodes.root.metadata as { diorama?: Record<string, unknown> } | null)?.diorama;
-    const masksFrom = opt.masks ? 'option' : masks ? 'model' : 'depth';
     if (rootMeta) Object.assign(rootMeta, { intrinsicsKnown: result.intrinsicsKnown, depthKind, masksFrom, maskCount: result.stats.maskCount });
     this.nodes = nodes;
     this._notify('nodes', 1);
     opt.onNodesCreated?.(nodes);
     this._notify('complete', 1);
     return nodes;
-  }
-
-  /**
-   * The depth to decompose with: the `depth` option, else the estimator (which may also bring masks), else an
-   * INVALID_OPTION error.
-   */
-  private async _resolveDepth(
-    image: RGBAImage,
-    signal: AbortSignal,
-    photoBytes: Uint8Array,
-  ): Promise<{ depth: Float32Array; depthIsInverse: boolean; intrinsics: Intrinsics | undefined; masks?: MasksInput; depthKind: 'metric' | 'relative' }> {
-    const opt = this.options;
-    // Checked before any depth is fetched or estimated: a bad scale must not cost a model run.
-    if (!(opt.depthScale > 0) || !Number.isFinite(opt.depthScale)) throw new DioramaError('INVALID_OPTION', `depthScale must be a positive finite number; found ${opt.depthScale}`);
-    const { width: W, height: H } = image;
-    let src: { width: number; height: number; data: Float32Array };
-    let inverse = opt.depthIsInverse;
-    let intrinsics = opt.intrinsics;
-    let masks: MasksInput | undefined;
-    // A depth map in metres is metric; inverse values are metric only with a scale (depthScale = f·B).
-    let depthKind: 'metric' | 'relative' = opt.depthIsInverse && opt.depthScale === 1 ? 'relative' : 'metric';
-    if (opt.depth !== undefined && opt.depth !== null) {
-      src = await loadDepth(opt.depth, signal);
-    } else if (opt.estimateDepth) {
-      const est = await opt.estimateDepth(image, signal);
-      throwIfAborted(signal);
-      if (!est || !(est.depth instanceof Float32Array)) throw new DioramaError('INVALID_DEPTH', 'estimateDepth resolved without a Float32Array `depth`');
-      src = { width: est.width ?? W, height: est.height ?? H, data: est.depth };
-      if (src.data.length !== src.width * src.height) {
-        throw new DioramaError('SIZE_MISMATCH', `estimateDepth returned ${src.data.length} values for ${src.width}x${src.height}`);
-      }
-      inverse = est.isInverse ?? inverse;
-      intrinsics = intrinsics ?? est.intrinsics;
-      masks = est.masks;
-      depthKind = est.depthKind ?? (inverse ? 'relative' : 'metric');
-    } else if (opt.models) {
-      const est = await estimateWithModels(image, opt.models, signal, photoBytes);
-      src = { width: W, height: H, data: est.depth };
-      inverse = est.isInverse;
-      intrinsics = intrinsics ?? est.intrinsics;
-      masks = est.masks;
-      depthKind = est.depthKind;
-    } else {
-      throw new DioramaError(
-        'INVALID_OPTION',
-        'no depth for the photo: pass pluginOptions.diorama.depth ({ data, width, height }, or a .pfm / .npy / 16-bit .png in millimetres), a depth estimator (pluginOptions.diorama.estimateDepth), or let the default models run (do not set models: false)',
-      );
-    }
-    let depth = src.width === W && src.height === H ? src.data : resampleDepth(src, W, H);
-    if (opt.depthScale !== 1) {
-      // metric = s·v, or for inverse values metric = s / v, i.e. inverse' = v / s.
-      const k = inverse ? 1 / opt.depthScale : opt.depthScale;
-      const scaled = new Float32Array(depth.length);
-      for (let i = 0; i < depth.length; i++) scaled[i] = depth[i]! * k;
-      depth = scaled;
-    }
-    return { depth, depthIsInverse: inverse, intrinsics, ...(masks ? { masks } : {}), depthKind };
-  }
-}
-
-/**
- * Runs the `models` option on the photo: loads diorama/models on demand (dynamic import), the depth model (and SAM3
- * automatic masks when asked), estimates, and releases everything.
- */
-async function estimateWithModels(image: RGBAImage, m: DioramaModelOptions, signal: AbortSignal, photoBytes: Uint8Array) {
-  const { PhotoPipeline, loaderEstimator } = await import('../models/decompose-photo');
-  const pipeline = await PhotoPipeline.load(
-    {
-      runtime: { ...(m.wasmPaths !== undefined ? { wasmPaths: m.wasmPaths } : {}), ...(m.executionProviders ? { executionProviders: m.executionProviders } : {}) },
-      depth: m.depth ?? 'da3-small',
-      masks: m.masks ? { automatic: typeof m.masks === 'object' ? m.masks : {} } : false,
-      modelBaseUrl: m.modelBaseUrl,
-      precision: m.precision,
-      ...(m.cache === false ? { cache: false as const } : {}),
-      onDownloadProgress: m.onDownloadProgress,
-    },
-    { signal },
-  );
-  try {
-    // The photo's bytes carry its EXIF focal length (intrinsics, and the metric scale of DA3Metric).
-    return await loaderEstimator(pipeline, { exif: photoBytes })(image, signal);
-  } finally {
-    await pipeline.dispose();
   }
 }
 

@@ -36,7 +36,10 @@ import { FreeCamera } from '@babylonjs/core/Cameras/freeCamera.js';
 import { Matrix, Vector3 } from '@babylonjs/core/Maths/math.vector.js';
 import { DioramaError } from '../core/errors';
 import type { Decomposition, Intrinsics, Layer, RGBAImage } from '../core/types';
-import { bleedStraightRGBA, createLayerTexture, createLitMaterial, createMpiMaterial, premultiplyRGBA, type DioramaDepthMode } from './mpi-material';
+import { describeDiorama, DIORAMA_DESCRIBE_DEFAULTS, type DioramaLayerMetadata, type PhotoCameraDescription } from '../scene/description';
+import { createLayerTexture, createLitMaterial, createMpiMaterial, type DioramaDepthMode } from './mpi-material';
+
+export { dioramaLayerName, type DioramaLayerMetadata } from '../scene/description';
 
 /** Options of {@link createDioramaNodes}; every field is optional. */
 export interface DioramaNodesOptions {
@@ -72,28 +75,10 @@ export interface DioramaNodesOptions {
 
 /** Default values of {@link DioramaNodesOptions}. */
 export const DIORAMA_NODES_DEFAULTS = Object.freeze({
-  name: 'diorama',
-  lighting: false,
-  depthMode: 'layered' as DioramaDepthMode,
+  ...DIORAMA_DESCRIBE_DEFAULTS,
   alphaIndexBase: 0,
   renderingGroupId: 0,
-  mipmaps: false,
-  orbitAngle: 10,
-  orbitSideways: 0.05,
 });
-
-/** Metadata stored on each layer mesh under `mesh.metadata.diorama` (also exported to glTF extras). */
-export interface DioramaLayerMetadata {
-  /** Layer index, 0 = farthest: the back-to-front drawing order. */
-  layer: number;
-  layerCount: number;
-  /** [nearest, farthest] metric depth of the layer's own pixels. */
-  depthRange: [number, number];
-  planeDepth: number;
-  /** Crop rectangle in full-image pixels. */
-  bbox: { x: number; y: number; width: number; height: number };
-  concepts: string[];
-}
 
 /** The orbit range the layers were built for (camera space of the photo, i.e. the root's local frame). */
 export interface DioramaOrbit {
@@ -169,24 +154,6 @@ export function getDioramaNodes(node: Node | null | undefined): DioramaNodes | u
   return undefined;
 }
 
-/** q-quantile of the positive values of `a` (subsampled to about 50 000 values). */
-function depthQuantiles(a: Float32Array, qs: number[]): number[] {
-  const stride = Math.max(1, Math.floor(a.length / 50000));
-  const vals: number[] = [];
-  for (let i = 0; i < a.length; i += stride) {
-    const v = a[i]!;
-    if (v > 0 && Number.isFinite(v)) vals.push(v);
-  }
-  if (vals.length === 0) return qs.map(() => NaN);
-  vals.sort((x, y) => x - y);
-  return qs.map((q) => vals[Math.min(vals.length - 1, Math.floor(q * (vals.length - 1)))]!);
-}
-
-/** Name of layer `index`'s mesh under a root named `root`: `<root>.layer_NN`. */
-export function dioramaLayerName(root: string, index: number): string {
-  return `${root}.layer_${String(index).padStart(2, '0')}`;
-}
-
 /**
  * Builds the Babylon nodes of a decomposition: a root TransformNode named `options.name`, one Mesh per
  * layer (32-bit indices, positions and UVs of `layer.mesh`, metadata in `mesh.metadata.diorama`), each
@@ -195,28 +162,9 @@ export function dioramaLayerName(root: string, index: number): string {
  */
 export function createDioramaNodes(scene: Scene, decomposition: Decomposition, options: DioramaNodesOptions = {}): DioramaNodes {
   const opt = { ...DIORAMA_NODES_DEFAULTS, ...stripUndefined(options) };
-  const { width, height, intrinsics } = decomposition;
-  const all = decomposition.layers ?? [];
-  if (all.length === 0) throw new DioramaError('INVALID_OPTION', 'decomposition has no layers; expected the result of decompose() run to the end (no stopAfter)');
-  for (const l of all) {
-    const m = l.mesh;
-    if (!m || m.positions.length % 3 !== 0 || m.uvs.length * 3 !== m.positions.length * 2 || m.indices.length % 3 !== 0) {
-      throw new DioramaError('INVALID_OPTION', `layer ${l.index}: mesh arrays are inconsistent (positions ${m?.positions.length}, uvs ${m?.uvs.length}, indices ${m?.indices.length})`);
-    }
-    if (l.rgba.data.length !== l.bbox.width * l.bbox.height * 4 || l.rgba.width !== l.bbox.width || l.rgba.height !== l.bbox.height) {
-      throw new DioramaError('INVALID_OPTION', `layer ${l.index}: rgba is ${l.rgba.width}x${l.rgba.height} (${l.rgba.data.length} bytes); expected the bbox size ${l.bbox.width}x${l.bbox.height}`);
-    }
-  }
-  const layersIn = opt.layerFilter ? all.filter(opt.layerFilter) : all;
-  const depthMode: DioramaDepthMode = opt.lighting ? 'scene' : opt.depthMode;
-  const [q02, q50, q98] = depthQuantiles(decomposition.harmonizedDepth, [0.02, 0.5, 0.98]);
-  const layersNear = Math.min(...all.map((l) => l.depthRange[0]));
-  const layersFar = Math.max(...all.map((l) => l.depthRange[1]));
-  const near = Number.isFinite(q02) ? q02! : layersNear;
-  const far = Number.isFinite(q98) ? q98! : layersFar;
-  const median = Number.isFinite(q50) ? q50! : (near + far) / 2;
-  const minDepth = Math.min(near, layersNear);
-  const maxDepth = Math.max(far, layersFar);
+  // Checks the input and computes everything engine-neutral before anything is added to the scene.
+  const desc = describeDiorama(decomposition, opt);
+  const { width, height, intrinsics, depthMode } = desc;
 
   const container = opt.container;
   const created: { meshes: Mesh[]; textures: BaseTexture[]; materials: Material[]; cameras: Camera[]; geometries: Geometry[] } = { meshes: [], textures: [], materials: [], cameras: [], geometries: [] };
@@ -227,55 +175,36 @@ export function createDioramaNodes(scene: Scene, decomposition: Decomposition, o
     root = new TransformNode(opt.name, scene);
     if (opt.parent) root.parent = opt.parent;
     // One object under both keys, as for the layers: the glTF serializer exports `gltf.extras`.
-    const rootMeta = { width, height, intrinsics: { ...intrinsics }, layerCount: all.length };
+    const rootMeta = desc.root;
     root.metadata = { diorama: rootMeta, gltf: { extras: { diorama: rootMeta } } };
     container?.transformNodes.push(root);
-    const sliceCount = all.length;
-    const useLit = opt.lighting;
-    for (const layer of layersIn) {
-      const name = dioramaLayerName(opt.name, layer.index);
-      const texData = useLit ? bleedStraightRGBA(layer.rgba) : premultiplyRGBA(layer.rgba);
-      const texture = createLayerTexture(`${name}.rgba`, texData, layer.bbox.width, layer.bbox.height, scene, opt.mipmaps);
+    for (const layer of desc.layers) {
+      const { name } = layer;
+      const texture = createLayerTexture(layer.texture.name, layer.texture.data, layer.texture.width, layer.texture.height, scene, layer.texture.mipmaps);
       created.textures.push(texture);
       container?.textures.push(texture);
-      const slice = sliceCount - 1 - layer.index;
-      const material = useLit
-        ? createLitMaterial(`${name}.material`, texture, scene)
-        : createMpiMaterial(`${name}.material`, texture, scene, { depthMode, slice, sliceCount });
+      const m = layer.material;
+      const material =
+        m.kind === 'lit' ? createLitMaterial(m.name, texture, scene) : createMpiMaterial(m.name, texture, scene, { depthMode, slice: m.slice, sliceCount: m.sliceCount });
       created.materials.push(material);
       container?.materials.push(material);
 
       const mesh = new Mesh(name, scene);
       const vd = new VertexData();
-      vd.positions = layer.mesh.positions;
-      vd.uvs = layer.mesh.uvs;
-      vd.indices = layer.mesh.indices;
-      if (useLit) {
-        const normals = new Float32Array(layer.mesh.positions.length);
-        VertexData.ComputeNormals(layer.mesh.positions, layer.mesh.indices, normals);
-        // Face the photo's camera (−z): the winding convention does not matter for double-sided layers.
-        let sz = 0;
-        for (let i = 2; i < normals.length; i += 3) sz += normals[i]!;
-        if (sz > 0) for (let i = 0; i < normals.length; i++) normals[i] = -normals[i]!;
-        vd.normals = normals;
-      }
+      vd.positions = layer.positions;
+      vd.uvs = layer.uvs;
+      vd.indices = layer.indices;
+      if (layer.normals) vd.normals = layer.normals;
       vd.applyToMesh(mesh, false);
       mesh.material = material;
       mesh.parent = root;
-      mesh.alphaIndex = opt.alphaIndexBase + layer.index;
+      mesh.alphaIndex = opt.alphaIndexBase + m.order;
       mesh.renderingGroupId = opt.renderingGroupId;
-      const meta: DioramaLayerMetadata = {
-        layer: layer.index,
-        layerCount: all.length,
-        depthRange: [layer.depthRange[0], layer.depthRange[1]],
-        planeDepth: layer.planeDepth,
-        bbox: { ...layer.bbox },
-        concepts: [...layer.concepts],
-      };
+      const meta: DioramaLayerMetadata = layer.metadata;
       mesh.metadata = { diorama: meta, gltf: { extras: { dioramaLayer: meta } } };
       created.meshes.push(mesh);
       container?.meshes.push(mesh);
-      layerSources.set(mesh, layer.rgba);
+      layerSources.set(mesh, layer.source);
       if (mesh.geometry) {
         created.geometries.push(mesh.geometry);
         container?.geometries.push(mesh.geometry);
@@ -292,13 +221,14 @@ export function createDioramaNodes(scene: Scene, decomposition: Decomposition, o
     scene._blockEntityCollection = previousBlock;
   }
 
+  const o = desc.orbit;
   const orbit: DioramaOrbit = {
-    target: new Vector3(0, 0, median),
-    radius: median,
-    maxAngle: (opt.orbitAngle * Math.PI) / 180,
-    maxSideways: opt.orbitSideways * median,
-    nearDepth: near,
-    farDepth: far,
+    target: new Vector3(...o.target),
+    radius: o.radius,
+    maxAngle: o.maxAngle,
+    maxSideways: o.maxSideways,
+    nearDepth: o.nearDepth,
+    farDepth: o.farDepth,
   };
 
   let disposed = false;
@@ -320,7 +250,7 @@ export function createDioramaNodes(scene: Scene, decomposition: Decomposition, o
       const isScene = !!a && typeof (a as Scene).getEngine === 'function';
       if (isScene && a !== scene) throw new DioramaError('INVALID_OPTION', 'createPhotoCamera: the scene must be the one the diorama was built in');
       const camOptions: PhotoCameraOptions = (isScene ? b : (a as PhotoCameraOptions | undefined)) ?? {};
-      const cam = makePhotoCamera(scene, root, camOptions, { width, height, intrinsics, orbit, minDepth, maxDepth, name: camOptions.name ?? `${opt.name}.camera` });
+      const cam = makePhotoCamera(scene, root, camOptions, { camera: desc.camera, orbit, name: camOptions.name ?? `${opt.name}.camera` });
       created.cameras.push(cam);
       cam.onDisposeObservable.addOnce(() => {
         const i = created.cameras.indexOf(cam);
@@ -364,12 +294,8 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 interface CameraContext {
-  width: number;
-  height: number;
-  intrinsics: Intrinsics;
+  camera: PhotoCameraDescription;
   orbit: DioramaOrbit;
-  minDepth: number;
-  maxDepth: number;
   name: string;
 }
 
@@ -382,20 +308,22 @@ interface CameraContext {
  * matrix: m5 = 2fy/H (that is the fov), m0 = m5·(fx/fy)/aspect, m8 = (2cx − W)/W', m9 = (H − 2cy)/H.
  */
 function applyIntrinsics(cam: Camera, ctx: CameraContext): void {
-  const { width: W, height: H, intrinsics: k } = ctx;
+  const c = ctx.camera;
+  const H = c.height;
   cam.fovMode = 0; // Camera.FOVMODE_VERTICAL_FIXED
-  cam.fov = 2 * Math.atan(H / (2 * k.fy));
-  cam.minZ = Math.max(1e-4, 0.25 * ctx.minDepth);
-  cam.maxZ = 8 * ctx.maxDepth;
+  cam.fov = c.fovY;
+  cam.minZ = c.near;
+  cam.maxZ = c.far;
   const scratch = new Array<number>(16);
   cam.onProjectionMatrixChangedObservable.add(() => {
     const m = cam.getProjectionMatrix();
     const aspect = cam.getEngine().getAspectRatio(cam);
     const a = m.m;
     for (let i = 0; i < 16; i++) scratch[i] = a[i]!;
-    scratch[0] = (scratch[5]! * (k.fx / k.fy)) / aspect;
-    scratch[8] = (2 * k.cx - W) / (aspect * H);
-    scratch[9] = (H - 2 * k.cy) / H;
+    scratch[0] = (scratch[5]! * c.pixelAspect) / aspect;
+    // (2cx − W)/W' with W' = aspect·H: the description's offset (2cx − W)/W rescaled to the canvas width.
+    scratch[8] = (c.offsetX * c.width) / (aspect * H);
+    scratch[9] = c.offsetY;
     Matrix.FromArrayToRef(scratch, 0, m);
   });
 }
