@@ -115,6 +115,15 @@ describe('rim margins', () => {
 });
 
 describe('depth-hole completion', () => {
+  it('an unknown border is completed, corners included (their rows and columns hold no known value)', () => {
+    const W = 12, H = 10;
+    const d = new Float32Array(W * H);
+    for (let y = 3; y < H - 3; y++) for (let x = 3; x < W - 3; x++) d[y * W + x] = 2;
+    const { depth: c, filled } = completeDepthFarSide(d, W, H);
+    expect(filled).toBe(W * H - (W - 6) * (H - 6));
+    for (const v of c) expect(v).toBe(2);
+  });
+
   it('an occlusion shadow takes the far side, a hole inside a plane is interpolated, a thin bar stays whole', () => {
     const W = 40, H = 40;
     const d = new Float32Array(W * H).fill(4);

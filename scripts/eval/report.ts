@@ -88,7 +88,7 @@ export function buildReport(schema: ReportSchema, scenes: Record<string, Partial
  * Writes the report as pretty JSON (creating the folder). Extra top-level keys (e.g. `depthMode`, a
  * `summary`) travel with it, in the object's key order.
  */
-export function writeReport<R extends Report>(path: string, report: R): void {
+export function writeReport(path: string, report: Report | object): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
 }

@@ -409,8 +409,3 @@ export function stretchedFraction(footprint: RGBAImage, transmittance: Float32Ar
   }
   return { fraction: count / n, mask };
 }
-
-/** Frame holes of §5 for one view: the fraction of all pixels showing the clear colour (transmittance > ½). */
-export function frameHoles(transmittance: Float32Array): number {
-  return holeFraction(transmittance) ?? 0;
-}

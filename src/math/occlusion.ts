@@ -386,8 +386,9 @@ export function rimMargins(
  * column estimates: a run inside one surface beats a run across a silhouette; two runs inside surfaces that
  * agree are averaged; two that disagree mean a surface crosses the hole in front of another (a thin bar
  * over a disc-shaped hole is continuous along its axis), so the nearer one wins and the bar stays whole;
- * two runs across silhouettes take the farther. Returns a new array (known pixels copied) and the number
- * of pixels filled; pixels whose row and column hold no known value at all stay 0.
+ * two runs across silhouettes take the farther. Pixels whose row and column hold no known value at all are
+ * completed by a further pass from the completed ones. Returns a new array (known pixels copied) and the
+ * number of pixels filled (every unknown pixel, unless nothing at all is known).
  */
 export function completeDepthFarSide(depth: Float32Array, W: number, H: number, jumpRatio = 1.05): { depth: Float32Array; filled: number } {
   const N = W * H;
@@ -444,6 +445,12 @@ export function completeDepthFarSide(depth: Float32Array, W: number, H: number, 
     else z = Math.max(a, b);
     out[i] = z > 0 ? z : 0;
     if (z > 0) filled++;
+  }
+  // Pixels whose row and column are both wholly unknown (the corners of an unknown border, as in the
+  // Middlebury ground truth) are reached by a second pass over the completed rows and columns.
+  if (filled > 0 && filled < unknown) {
+    const again = completeDepthFarSide(out, W, H, jumpRatio);
+    return { depth: again.depth, filled: filled + again.filled };
   }
   return { depth: out, filled };
 }
