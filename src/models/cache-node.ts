@@ -3,11 +3,12 @@
  * Writes go to a unique `.partial` file that is renamed into place only when complete, so a crash or abort
  * never leaves a truncated entry under the final name.
  *
- * Node built-ins are imported dynamically inside the functions: this module is reachable from browser bundles
+ * Node built-ins are imported inside the functions (through node-builtins.ts): this module is reachable from browser bundles
  * (through cache.ts), where a static `import 'node:fs'` would break loading even though the code never runs.
  */
 import type { ModelCache } from './cache';
 import { sha256Hex } from './fetch';
+import { importNodeBuiltin } from './node-builtins';
 
 type Env = Record<string, string | undefined>;
 const nodeProcess = () => (globalThis as unknown as { process: { env: Env; pid: number } }).process;
@@ -16,8 +17,8 @@ const nodeProcess = () => (globalThis as unknown as { process: { env: Env; pid: 
 export async function defaultCacheDir(): Promise<string> {
   const env = nodeProcess().env;
   if (env.DIORAMA_CACHE_DIR) return env.DIORAMA_CACHE_DIR;
-  const { homedir } = await import('node:os');
-  const { join } = await import('node:path');
+  const { homedir } = await importNodeBuiltin('node:os');
+  const { join } = await importNodeBuiltin('node:path');
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'diorama');
 }
 
@@ -33,13 +34,13 @@ export function diskCache(dir?: string): ModelCache & { dir(): Promise<string> }
   let resolved: Promise<string> | undefined;
   const dirOf = () => (resolved ??= dir !== undefined ? Promise.resolve(dir) : defaultCacheDir());
   const fileOf = async (key: string) => {
-    const { join } = await import('node:path');
+    const { join } = await importNodeBuiltin('node:path');
     return join(await dirOf(), await cacheFileName(key));
   };
   return {
     dir: dirOf,
     async get(key) {
-      const { readFile } = await import('node:fs/promises');
+      const { readFile } = await importNodeBuiltin('node:fs/promises');
       try {
         const b = await readFile(await fileOf(key));
         return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -49,7 +50,7 @@ export function diskCache(dir?: string): ModelCache & { dir(): Promise<string> }
       }
     },
     async put(key, bytes) {
-      const { mkdir, rename, rm, writeFile } = await import('node:fs/promises');
+      const { mkdir, rename, rm, writeFile } = await importNodeBuiltin('node:fs/promises');
       await mkdir(await dirOf(), { recursive: true });
       const final = await fileOf(key);
       const tmp = `${final}.${nodeProcess().pid}.${Math.random().toString(36).slice(2, 10)}.partial`;
@@ -62,7 +63,7 @@ export function diskCache(dir?: string): ModelCache & { dir(): Promise<string> }
       }
     },
     async delete(key) {
-      const { rm } = await import('node:fs/promises');
+      const { rm } = await importNodeBuiltin('node:fs/promises');
       await rm(await fileOf(key), { force: true });
     },
   };

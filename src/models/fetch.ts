@@ -10,6 +10,7 @@ import { DioramaError } from '../core/errors';
 import { type ModelCache, defaultCache, safeCache } from './cache';
 import { messageOf, modelError } from './errors';
 import { isNode } from './runtime';
+import { importNodeBuiltin } from './node-builtins';
 
 /** Byte progress of one file. `total` is undefined when the server sends no Content-Length. */
 export interface DownloadProgress {
@@ -204,7 +205,7 @@ async function readBody(
 export async function readModelFile(path: string, options: Pick<FetchOptions, 'signal' | 'onProgress' | 'sha256' | 'expectedBytes'> = {}): Promise<Uint8Array> {
   if (!isNode()) throw modelError('MODEL_FETCH', `cannot read local path '${path}' outside Node; pass a URL or the bytes`);
   if (options.signal?.aborted) throw abortError(options.signal);
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = await importNodeBuiltin('node:fs/promises');
   let bytes: Uint8Array;
   try {
     const b = await readFile(path, { signal: options.signal });
