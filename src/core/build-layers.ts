@@ -20,7 +20,7 @@ import { throwIfAborted } from './errors';
 import type { Intrinsics, Layer, RGBAImage, Rect } from './types';
 import { bandDistance } from '../math/labels';
 import { harmonicFill } from '../math/harmonic';
-import { pushPullFill } from '../math/pushpull';
+import { pushPullRgbaDepth } from '../math/pushpull';
 import { inpaintTelea } from '../math/telea';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
 import { ADD, END, F64, I32, IF, KernelCache, LT_S, MUL, SHL, SHR_S, SHR_U, SUB, V128, V128_LOAD, V128_STORE, f32x4, i32Const, increment, lessThan, localGet, localSet, simd, wasmModule, whileLoop } from '../math/wasm';
@@ -315,24 +315,7 @@ function fillDeep(rgba: Uint8ClampedArray, depth: Float32Array, role: Uint8Array
       any = true;
     } else if ((role[j] === 1 || role[j] === 2) && depth[j]! > 0) known[j] = 1;
   }
-  if (!any) return;
-  const rgb = new Float32Array(n * 3);
-  const inv = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    rgb[3 * j] = rgba[4 * j]!;
-    rgb[3 * j + 1] = rgba[4 * j + 1]!;
-    rgb[3 * j + 2] = rgba[4 * j + 2]!;
-    inv[j] = depth[j]! > 0 ? 1 / depth[j]! : 0;
-  }
-  const rgbF = pushPullFill(rgb, 3, w, h, known, deep);
-  const invF = pushPullFill(inv, 1, w, h, known, deep);
-  for (let j = 0; j < n; j++) {
-    if (!deep[j]) continue;
-    rgba[4 * j] = rgbF[3 * j]!;
-    rgba[4 * j + 1] = rgbF[3 * j + 1]!;
-    rgba[4 * j + 2] = rgbF[3 * j + 2]!;
-    depth[j] = invF[j]! > 0 ? 1 / invF[j]! : 0;
-  }
+  if (any) pushPullRgbaDepth(rgba, depth, known, deep, w, h);
 }
 
 /**

@@ -35,7 +35,7 @@ import { harmonicFill } from '../math/harmonic';
 import { bandDistance } from '../math/labels';
 import { buildLayerMesh, type MeshOptions } from '../math/mesh';
 import { assignSlabs, chooseSlabBoundaries, detectTears, medianPositive, ORBIT_DEFAULTS, parallaxScale, reach, rimMargins, type TearMap } from '../math/occlusion';
-import { pushPullFill } from '../math/pushpull';
+import { pushPullRgbaDepth } from '../math/pushpull';
 import { inpaintTelea } from '../math/telea';
 import { PIPELINE_MESH_DEPTH_TOLERANCE, PIPELINE_MESH_NOISE_FACTOR, type InpaintOptions, type LayerTimings } from './build-layers';
 
@@ -327,7 +327,11 @@ export function buildOcclusionLayers(ctx: OcclusionLayersContext, a: OcclusionAs
     for (let j = 0; j < n; j++) solveFill[j] = cropFill[j] && !deep[j] ? 1 : 0;
     const fr = harmonicFill(cropDepth, cw, ch, cropKnown, solveFill, { domain: 'inverse', tolerance: 1e-3, maxIterations: 100, signal });
     const layerDepth = fr.values;
-    if (li === 0) fillDeepRegion(rgba, layerDepth, deep, cw, ch);
+    if (li === 0) {
+      const knownDepth = new Uint8Array(n);
+      for (let j = 0; j < n; j++) if (!deep[j] && layerDepth[j]! > 0) knownDepth[j] = 1;
+      pushPullRgbaDepth(rgba, layerDepth, knownDepth, deep, cw, ch);
+    }
     for (let j = 0; j < n; j++) if (!cropRole[j]) layerDepth[j] = 0;
     timings.depthFillMs += performance.now() - tFill;
     const t1 = performance.now();
@@ -446,35 +450,6 @@ function chessboardFrom(seeds: Uint8Array, W: number, H: number, cap: number, bo
     frontier = next;
   }
   return dist;
-}
-
-/** Push–pull colour and inverse depth for the `deep` pixels from every other pixel with depth. */
-function fillDeepRegion(rgba: Uint8ClampedArray, depth: Float32Array, deep: Uint8Array, w: number, h: number): void {
-  const n = w * h;
-  const knownMask = new Uint8Array(n);
-  let any = false;
-  for (let j = 0; j < n; j++) {
-    if (deep[j]) any = true;
-    else if (depth[j]! > 0) knownMask[j] = 1;
-  }
-  if (!any) return;
-  const rgb = new Float32Array(n * 3);
-  const invd = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    rgb[3 * j] = rgba[4 * j]!;
-    rgb[3 * j + 1] = rgba[4 * j + 1]!;
-    rgb[3 * j + 2] = rgba[4 * j + 2]!;
-    invd[j] = depth[j]! > 0 ? 1 / depth[j]! : 0;
-  }
-  const rgbF = pushPullFill(rgb, 3, w, h, knownMask, deep);
-  const invF = pushPullFill(invd, 1, w, h, knownMask, deep);
-  for (let j = 0; j < n; j++) {
-    if (!deep[j]) continue;
-    rgba[4 * j] = rgbF[3 * j]!;
-    rgba[4 * j + 1] = rgbF[3 * j + 1]!;
-    rgba[4 * j + 2] = rgbF[3 * j + 2]!;
-    depth[j] = invF[j]! > 0 ? 1 / invF[j]! : 0;
-  }
 }
 
 export type { TearMap };

@@ -125,3 +125,40 @@ export function pushPullFill(
   }
   return out;
 }
+
+/**
+ * Fills colour and depth of the `fill` texels of an RGBA layer texture and its depth by push–pull: colour
+ * per channel, depth in inverse depth (so a fill between two distances averages disparities, as parallax
+ * does), both from the `known` texels only. `rgba` and `depth` (w·h, 0 = none) are updated in place; other
+ * texels, and alpha, are left as they are.
+ */
+export function pushPullRgbaDepth(
+  rgba: Uint8ClampedArray,
+  depth: Float32Array,
+  known: Uint8Array,
+  fill: Uint8Array,
+  w: number,
+  h: number,
+): void {
+  const n = w * h;
+  let any = false;
+  for (let j = 0; j < n && !any; j++) if (fill[j]) any = true;
+  if (!any) return;
+  const rgb = new Float32Array(n * 3);
+  const inv = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    rgb[3 * j] = rgba[4 * j]!;
+    rgb[3 * j + 1] = rgba[4 * j + 1]!;
+    rgb[3 * j + 2] = rgba[4 * j + 2]!;
+    inv[j] = depth[j]! > 0 ? 1 / depth[j]! : 0;
+  }
+  const rgbF = pushPullFill(rgb, 3, w, h, known, fill);
+  const invF = pushPullFill(inv, 1, w, h, known, fill);
+  for (let j = 0; j < n; j++) {
+    if (!fill[j]) continue;
+    rgba[4 * j] = rgbF[3 * j]!;
+    rgba[4 * j + 1] = rgbF[3 * j + 1]!;
+    rgba[4 * j + 2] = rgbF[3 * j + 2]!;
+    depth[j] = invF[j]! > 0 ? 1 / invF[j]! : 0;
+  }
+}
